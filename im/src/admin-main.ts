@@ -1,0 +1,171 @@
+// Admin CLI (pibake-im-admin): users, invites, groups, backup/restore/check, hash-password.
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, configPathFromArgs, ConfigError, type Config } from './config.ts';
+import { openDatabase } from './db.ts';
+import { Store, NAME_RE } from './store.ts';
+import { hashPassword } from './password.ts';
+import { AccessLog } from './access-log.ts';
+import { backupTo, restoreFrom, checkDatabaseFile, serverRunning } from './backup.ts';
+import { dbPath } from './db.ts';
+
+const USAGE = `usage: pibake-im-admin [--config FILE] COMMAND
+  hash-password                      read a password on stdin, print its hash (for bootstrap_admin.password_hash)
+  users list | add NAME [--admin] | passwd NAME | remove NAME     (passwords are read from stdin)
+  invites create [--days N] | list
+  groups list | create NAME [USER...] | add GROUP USER | remove GROUP USER | rename GROUP NEWNAME | delete GROUP
+  backup [DIR]                       online backup into DIR (default backup.dir), keeps backup.retention files
+  restore FILE                       replace the database with FILE (stop the service first)
+  check                              integrity check of the database`;
+
+class UsageError extends Error {}
+
+function readPassword(): string {
+  let text = '';
+  try { text = readFileSync(0, 'utf8'); } catch { /* no stdin */ }
+  const pw = text.replace(/\r?\n$/, '');
+  if (!pw) throw new UsageError('no password on stdin — fix: echo "secret" | pibake-im-admin ...');
+  return pw;
+}
+
+/** When run as root, become the owner of the data dir so no root-owned file appears in it. */
+function dropPrivileges(config: Config): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  for (const dir of [config.data_dir, config.backup.dir]) {
+    if (!existsSync(dir)) continue;
+    const st = statSync(dir);
+    if (st.uid === 0) return;
+    process.setgid!(st.gid);
+    process.setuid!(st.uid);
+    return;
+  }
+}
+
+function need(args: string[], n: number, what: string): void {
+  if (args.length < n) throw new UsageError(`missing ${what}`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+  const [cmd, sub, ...rest] = args;
+  if (!cmd || cmd === 'help' || cmd === '--help') { console.log(USAGE); return cmd ? 0 : 2; }
+  if (cmd === 'hash-password') { console.log(await hashPassword(readPassword())); return 0; }
+
+  const file = configPathFromArgs(argv, process.env);
+  const config = loadConfig(file, !argv.includes('--config') && !process.env.PIBAKE_IM_CONFIG);
+  dropPrivileges(config);
+  const audit = new AccessLog(config.log_dir, () => {});
+  const actor = process.env.SUDO_USER ?? process.env.USER ?? String(process.getuid?.());
+  const record = (action: string, fields: Record<string, unknown> = {}) => { audit.record(`admin_${action}`, { by: actor, ...fields }); audit.flush(); };
+
+  if (cmd === 'restore') {
+    need(args, 2, 'FILE');
+    const pid = serverRunning(config.data_dir);
+    if (pid) throw new UsageError(`the server is running (pid ${pid}) — fix: stop it first (systemctl stop pibake-im), then restore`);
+    restoreFrom(sub, config.data_dir);
+    record('restore', { file: sub });
+    console.log(`restored ${sub} into ${dbPath(config.data_dir)}`);
+    return 0;
+  }
+  if (cmd === 'check') {
+    if (!existsSync(dbPath(config.data_dir))) throw new UsageError(`no database at ${dbPath(config.data_dir)}`);
+    const problems = checkDatabaseFile(dbPath(config.data_dir));
+    if (problems.length) { for (const p of problems) console.log(p); return 1; }
+    console.log('ok');
+    return 0;
+  }
+
+  const db = openDatabase(config.data_dir);
+  const store = new Store(db);
+  try {
+    switch (`${cmd} ${sub ?? ''}`.trim()) {
+      case 'users list':
+        for (const u of store.listUsers()) console.log(`${u.name}${u.is_admin ? ' (admin)' : ''}\tlast seen ${u.last_seen ? new Date(u.last_seen).toISOString() : 'never'}`);
+        return 0;
+      case 'users add': {
+        need(rest, 1, 'NAME');
+        const name = rest[0];
+        if (!NAME_RE.test(name)) throw new UsageError('NAME must be 1-32 characters from a-z 0-9 _ . -');
+        if (store.userByName(name)) throw new UsageError(`user ${name} already exists`);
+        store.addUser(name, await hashPassword(readPassword()), rest.includes('--admin'));
+        record('user_add', { user: name });
+        console.log(`added ${name}`);
+        return 0;
+      }
+      case 'users passwd': {
+        need(rest, 1, 'NAME');
+        const u = store.userByName(rest[0]);
+        if (!u) throw new UsageError(`no user ${rest[0]}`);
+        store.setPassword(u.id, await hashPassword(readPassword()));
+        record('user_passwd', { user: u.name });
+        console.log(`password of ${u.name} changed; their sessions must log in again`);
+        return 0;
+      }
+      case 'users remove': {
+        need(rest, 1, 'NAME');
+        const u = store.userByName(rest[0]);
+        if (!u) throw new UsageError(`no user ${rest[0]}`);
+        store.deleteUser(u.id);
+        record('user_remove', { user: u.name });
+        console.log(`removed ${u.name}`);
+        return 0;
+      }
+      case 'invites create': {
+        const i = rest.indexOf('--days');
+        const days = i >= 0 ? Number(rest[i + 1]) : 7;
+        if (!(days > 0)) throw new UsageError('--days must be a positive number');
+        const code = randomBytes(12).toString('base64url');
+        store.addInvite(code, days * 86400_000);
+        record('invite_create', { days });
+        console.log(code);
+        return 0;
+      }
+      case 'invites list':
+        for (const i of store.listInvites() as any[]) console.log(`${i.id}\tcreated ${new Date(i.created_at).toISOString()}\t${i.used_at ? 'used by ' + i.used_by : Date.now() > i.expires_at ? 'expired' : 'open'}`);
+        return 0;
+      case 'groups list':
+        for (const g of store.listGroups()) console.log(`${g.id}\t${g.name}\t${g.members ?? ''}`);
+        return 0;
+      case 'groups create': {
+        need(rest, 1, 'NAME');
+        const ids = rest.slice(1).map((n) => { const u = store.userByName(n); if (!u) throw new UsageError(`no user ${n}`); return u.id; });
+        const g = store.createGroup(rest[0], ids);
+        record('group_create', { group: rest[0] });
+        console.log(`created group ${g.id} ${rest[0]}`);
+        return 0;
+      }
+      case 'groups add': case 'groups remove': case 'groups rename': case 'groups delete': {
+        need(rest, sub === 'delete' ? 1 : 2, sub === 'delete' ? 'GROUP' : sub === 'rename' ? 'GROUP NEWNAME' : 'GROUP USER');
+        const g = /^\d+$/.test(rest[0]) ? store.convById(Number(rest[0])) : store.groupByName(rest[0]);
+        if (!g || g.kind !== 'group') throw new UsageError(`no group ${rest[0]}`);
+        if (sub === 'rename') store.renameGroup(g.id, rest[1]);
+        else if (sub === 'delete') store.deleteConv(g.id);
+        else {
+          const u = store.userByName(rest[1]);
+          if (!u) throw new UsageError(`no user ${rest[1]}`);
+          if (sub === 'add') store.addMember(g.id, u.id); else store.removeMember(g.id, u.id);
+        }
+        record(`group_${sub}`, { group: g.name, arg: rest[1] });
+        console.log('ok');
+        return 0;
+      }
+      case 'backup': case `backup ${sub}`: {
+        if (cmd !== 'backup') break;
+        const dir = sub ?? config.backup.dir;
+        const { file: out, removed } = await backupTo(db, dir, config.backup.retention);
+        record('backup', { file: out });
+        console.log(`backup written to ${out}${removed.length ? `; removed ${removed.length} old` : ''}`);
+        return 0;
+      }
+    }
+    throw new UsageError(`unknown command "${args.join(' ')}"\n${USAGE}`);
+  } finally {
+    db.close();
+  }
+}
+
+run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: any) => {
+  const msg = err instanceof UsageError || err instanceof ConfigError ? err.message : `${err?.code ? err.code + ': ' : ''}${err?.message ?? err}`;
+  process.stderr.write(`pibake-im-admin: ${msg}\n`);
+  process.exitCode = err instanceof UsageError || err instanceof ConfigError ? 2 : 1;
+});

@@ -1,0 +1,66 @@
+// Online backup (SQLite backup API) with retention, restore of a backup file, and integrity check.
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, rmSync, renameSync, openSync, fsyncSync, closeSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { dbPath } from './db.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+const BACKUP_RE = /^pibake-im-\d{8}T\d{6}(\d{3})?Z\.db$/;
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+export async function backupTo(db: Database.Database, dir: string, retention: number): Promise<{ file: string; removed: string[] }> {
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
+  const file = join(dir, `pibake-im-${stamp}.db`);
+  const tmp = file + '.partial';
+  await db.backup(tmp);
+  fsyncPath(tmp);
+  renameSync(tmp, file);
+  fsyncPath(dir);
+  const all = readdirSync(dir).filter((f) => BACKUP_RE.test(f)).sort();
+  const removed = all.slice(0, Math.max(0, all.length - retention));
+  for (const f of removed) rmSync(join(dir, f), { force: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.db.partial') && join(dir, f) !== tmp) rmSync(join(dir, f), { force: true });
+  return { file, removed };
+}
+
+/** True when a pibake-im server process holds the data dir (its pid file names a live process). */
+export function serverRunning(dataDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'pibake-im.pid'), 'utf8').trim());
+    if (!pid) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch { return null; }
+}
+
+export function checkDatabaseFile(file: string): string[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const problems = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((r) => r !== 'ok');
+    for (const fk of db.pragma('foreign_key_check') as any[]) problems.push(`foreign key: ${fk.table} row ${fk.rowid} -> ${fk.parent}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) problems.push(`schema version ${version} is newer than this program (${MIGRATIONS.length})`);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type='table'").pluck().all() as string[];
+    if (!tables.includes('messages') || !tables.includes('users')) problems.push('not a pibake-im database (no users/messages tables)');
+    return problems;
+  } finally { db.close(); }
+}
+
+export function restoreFrom(file: string, dataDir: string): void {
+  if (!existsSync(file)) throw new Error(`${file} does not exist`);
+  const problems = checkDatabaseFile(file);
+  if (problems.length) throw new Error(`${basename(file)} failed its check: ${problems[0]}`);
+  const target = dbPath(dataDir);
+  const tmp = target + '.restore';
+  copyFileSync(file, tmp);
+  fsyncPath(tmp);
+  rmSync(target + '-wal', { force: true });
+  rmSync(target + '-shm', { force: true });
+  renameSync(tmp, target);
+  fsyncPath(dataDir);
+}

@@ -1,0 +1,148 @@
+// HTTP side of the port: health check, login/register/logout, metrics, and the static web client.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, extname } from 'node:path';
+import type { Ctx } from './ws-handlers.ts';
+import { hashPassword, verifyPassword, newToken, tokenHash } from './password.ts';
+import { NAME_RE, type UserRow } from './store.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.json': 'application/json', '.ico': 'image/x-icon',
+};
+const MAX_BODY = 16 * 1024;
+// a precomputed hash so that unknown user names cost the same scrypt time as wrong passwords
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+/** Loads every file of the built web client into memory, keyed by URL path. */
+export function loadStatic(webDir: string): Map<string, { type: string; body: Buffer }> {
+  const files = new Map<string, { type: string; body: Buffer }>();
+  if (!existsSync(webDir)) return files;
+  for (const name of readdirSync(webDir)) {
+    const body = readFileSync(join(webDir, name));
+    files.set('/' + name, { type: TYPES[extname(name)] ?? 'application/octet-stream', body });
+  }
+  const index = files.get('/index.html');
+  if (index) files.set('/', index);
+  const status = files.get('/status.html');
+  if (status) files.set('/status', status);
+  return files;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<any> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) { reject(new HttpError(413, 'body_too_large', `request body over ${MAX_BODY} bytes`)); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')); } catch { reject(new HttpError(400, 'bad_json', 'request body is not valid JSON')); }
+    });
+    req.on('error', reject);
+  });
+}
+
+class HttpError extends Error {
+  status: number; code: string;
+  constructor(status: number, code: string, message: string) { super(message); this.status = status; this.code = code; }
+}
+
+function bearer(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  return h && h.startsWith('Bearer ') ? h.slice(7).trim() : null;
+}
+
+function requireUser(ctx: Ctx, req: IncomingMessage): { user: UserRow; token: string } {
+  const token = bearer(req);
+  const user = token ? ctx.store.userForToken(token) : undefined;
+  if (!token || !user) throw new HttpError(401, 'not_authenticated', 'send "Authorization: Bearer <token>" from /api/login');
+  return { user, token };
+}
+
+function credentials(body: any): { name: string; password: string } {
+  if (typeof body?.name !== 'string' || !NAME_RE.test(body.name)) throw new HttpError(400, 'bad_field', 'name must be 1-32 characters from a-z 0-9 _ . -');
+  if (typeof body?.password !== 'string' || body.password.length < 1 || body.password.length > 1024) throw new HttpError(400, 'bad_field', 'password must be a string of 1-1024 characters');
+  return { name: body.name, password: body.password };
+}
+
+function ipOf(req: IncomingMessage): string { return req.socket.remoteAddress ?? '?'; }
+
+async function issueToken(ctx: Ctx, user: UserRow): Promise<{ token: string; expires_at: number }> {
+  const token = newToken();
+  const expires_at = await ctx.batcher.run(() => ctx.store.addToken(token, user.id, ctx.config.auth.token_ttl_days * 86400_000));
+  return { token, expires_at };
+}
+
+async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
+  if (path === '/healthz') return json(res, 200, { ok: true });
+  if (req.method === 'POST' && path === '/api/login') {
+    const { name, password } = credentials(await readBody(req));
+    const user = ctx.store.userByName(name);
+    const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+    if (!user || !ok) {
+      ctx.access.record('login_failed', { user: name, ip: ipOf(req) });
+      throw new HttpError(401, 'auth_failed', 'wrong user name or password');
+    }
+    ctx.access.record('login', { user: name, ip: ipOf(req) });
+    return json(res, 200, { user: user.name, is_admin: user.is_admin === 1, ...(await issueToken(ctx, user)) });
+  }
+  if (req.method === 'POST' && path === '/api/register') {
+    const body = await readBody(req);
+    const { name, password } = credentials(body);
+    if (!ctx.config.auth.open_registration && typeof body.invite !== 'string') throw new HttpError(403, 'invite_required', 'registration needs an invite code from the admin');
+    if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
+    const hash = await hashPassword(password);
+    const user = await ctx.batcher.run(() => {
+      if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
+      const id = ctx.store.addUser(name, hash, false);
+      if (typeof body.invite === 'string' && !ctx.store.useInvite(body.invite, id)) throw new HttpError(403, 'bad_invite', 'invite code is unknown, used or expired');
+      return ctx.store.userById(id)!;
+    });
+    ctx.access.record('register', { user: name, ip: ipOf(req), invite: typeof body.invite === 'string' });
+    return json(res, 201, { user: user.name, is_admin: false, ...(await issueToken(ctx, user)) });
+  }
+  if (path.startsWith('/api/') || path === '/metrics') {
+    const { user, token } = requireUser(ctx, req);
+    if (req.method === 'POST' && path === '/api/logout') {
+      await ctx.batcher.run(() => ctx.store.revokeToken(token));
+      ctx.hub.closeByToken(tokenHash(token));
+      ctx.access.record('logout', { user: user.name, ip: ipOf(req) });
+      return json(res, 200, { ok: true });
+    }
+    if (req.method === 'GET' && path === '/api/me') return json(res, 200, { user: user.name, is_admin: user.is_admin === 1 });
+    if (req.method === 'GET' && path === '/metrics') {
+      if (user.is_admin !== 1) throw new HttpError(403, 'forbidden', 'metrics are for admin accounts');
+      const text = await ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' });
+      return void res.end(text);
+    }
+    throw new HttpError(404, 'not_found', `no API endpoint ${req.method} ${path}`);
+  }
+  const file = req.method === 'GET' || req.method === 'HEAD' ? files.get(path) : undefined;
+  if (!file) throw new HttpError(404, 'not_found', `nothing at ${path}`);
+  res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+export function httpHandler(ctx: Ctx, webDir: string) {
+  const files = loadStatic(webDir);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    route(ctx, files, req, res).catch((err: any) => {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) return json(res, err.status, { error: err.code, message: err.message });
+      ctx.log.error('http handler failed', { path: req.url, error: String(err?.message ?? err) });
+      json(res, 500, { error: 'internal', message: 'the server could not process this request' });
+    });
+  };
+}

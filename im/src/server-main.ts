@@ -1,0 +1,41 @@
+// Server entry point: reads the config, sizes the libuv threadpool BEFORE anything uses it, then starts the server.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, configPathFromArgs, ConfigError } from './config.ts';
+
+function webDir(): string {
+  if (process.env.PIBAKE_IM_WEB_DIR) return process.env.PIBAKE_IM_WEB_DIR;
+  const here = import.meta.dirname;
+  const candidates = [join(here, '..', 'web'), join(here, '..', 'dist', 'web')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0];
+}
+
+async function main(): Promise<void> {
+  const file = configPathFromArgs(process.argv.slice(2), process.env);
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) { process.stderr.write(`pibake-im: ${err.message}\n`); process.exit(2); }
+    throw err;
+  }
+  // libuv reads UV_THREADPOOL_SIZE when its pool starts, on first use (scrypt, async fs); nothing has used it yet.
+  process.env.UV_THREADPOOL_SIZE = String(config.threading.max_threads);
+  const { startServer } = await import('./server.ts');
+  let server;
+  try {
+    server = await startServer(config, webDir());
+  } catch (err: any) {
+    process.stderr.write(`pibake-im: cannot start: ${err?.code ? err.code + ' ' : ''}${err?.message ?? err}\n`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    server.ctx.log.info('shutting down', { signal });
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => server.ctx.access.flush());
+}
+
+main();

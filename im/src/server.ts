@@ -1,0 +1,117 @@
+// Composes the chat server: database, group commit, HTTP + WebSocket on one port, limits, and graceful shutdown.
+import { createServer, type Server } from 'node:http';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import { openDatabase } from './db.ts';
+import { Store } from './store.ts';
+import { CommitBatcher } from './commit-batcher.ts';
+import { Hub, type Session } from './hub.ts';
+import { createMetrics } from './metrics.ts';
+import { createLogger } from './logger.ts';
+import { AccessLog } from './access-log.ts';
+import { onFrame, sendError, announcePresence, type Ctx } from './ws-handlers.ts';
+import { httpHandler } from './http-api.ts';
+
+export interface RunningServer { http: Server; ctx: Ctx; port: number; close(): Promise<void> }
+
+const AUTH_GRACE_MS = 15000;
+
+export async function startServer(config: Config, webDir: string): Promise<RunningServer> {
+  const log = createLogger(config.logging.level);
+  const access = new AccessLog(config.log_dir, (m) => log.warn(m));
+  const db = openDatabase(config.data_dir);
+  const store = new Store(db);
+  const metrics = createMetrics();
+  const batcher = new CommitBatcher(db, {
+    windowMs: config.storage.commit_window_ms,
+    maxBatch: config.storage.max_batch,
+    onBatch: ({ size, seconds }) => { metrics.batchSize.observe(size); metrics.commit.observe(seconds); },
+    onRollback: () => store.resetSeqCache(),
+  });
+  const hub = new Hub(config.limits.max_buffered_bytes);
+  const ctx: Ctx = { config, store, batcher, hub, metrics, log, access };
+
+  if (config.bootstrap_admin && !store.userByName(config.bootstrap_admin.name)) {
+    store.addUser(config.bootstrap_admin.name, config.bootstrap_admin.password_hash, true);
+    log.info('created bootstrap admin', { user: config.bootstrap_admin.name });
+    access.record('bootstrap_admin', { user: config.bootstrap_admin.name });
+  }
+  store.purgeExpiredTokens();
+
+  const http = createServer(httpHandler(ctx, webDir));
+  http.keepAliveTimeout = 5000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(config.limits.max_frame_bytes * 4, 64 * 1024), perMessageDeflate: false });
+  let nextId = 1;
+  let connections = 0;
+  const sessions = new Set<Session>();
+
+  http.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws') { socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'); return; }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const now = Date.now();
+      const s: Session = { id: nextId++, ws, ip: req.socket.remoteAddress ?? '?', user: null, tokenHash: null, live: false,
+        tokens: config.limits.message_burst, lastRefill: now, lastActive: now };
+      if (connections >= config.limits.max_connections) {
+        sendError(ctx, s, 'too_many_connections', `the server has reached ${config.limits.max_connections} connections; try again later`);
+        ws.close(1013, 'too many connections');
+        return;
+      }
+      connections++;
+      sessions.add(s);
+      metrics.connections.set(connections);
+      const authTimer = setTimeout(() => { if (!s.user) ws.close(4000, 'no auth frame'); }, AUTH_GRACE_MS);
+      ws.on('message', (data, isBinary) => onFrame(ctx, s, data as Buffer, isBinary));
+      ws.on('pong', () => { s.lastActive = Date.now(); });
+      ws.on('error', () => {});
+      ws.on('close', () => {
+        clearTimeout(authTimer);
+        sessions.delete(s);
+        connections--;
+        metrics.connections.set(connections);
+        if (s.user) {
+          access.record('disconnect', { user: s.user.name, ip: s.ip });
+          if (hub.remove(s)) { metrics.online.set(hub.onlineUsers()); if (!closing) announcePresence(ctx, s.user, false); }
+        }
+      });
+    });
+  });
+
+  const pinger = setInterval(() => {
+    const deadline = Date.now() - config.limits.idle_timeout_seconds * 1000;
+    for (const s of sessions) {
+      if (s.lastActive < deadline) { s.ws.terminate(); continue; }
+      s.ws.ping();
+    }
+  }, config.limits.ping_interval_seconds * 1000);
+  pinger.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.listen.port, config.listen.address, () => resolve());
+  });
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+  const pidFile = join(config.data_dir, 'pibake-im.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
+  log.info('listening', { address: config.listen.address, port, data_dir: config.data_dir, max_threads: process.env.UV_THREADPOOL_SIZE ?? '4' });
+
+  let closing = false;
+  async function close(): Promise<void> {
+    if (closing) return;
+    closing = true;
+    clearInterval(pinger);
+    http.close();
+    for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+    batcher.close();
+    for (const s of hub.all()) if (s.user) store.setLastSeen(s.user.id, Date.now());
+    db.close();
+    access.flush();
+    rmSync(pidFile, { force: true });
+    http.closeAllConnections();
+    log.info('stopped');
+  }
+  return { http, ctx, port, close };
+}

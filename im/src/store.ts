@@ -1,0 +1,153 @@
+// All SQL the server and admin CLI use, as prepared statements behind small typed methods.
+import type Database from 'better-sqlite3';
+import { tokenHash } from './password.ts';
+
+export interface UserRow { id: number; name: string; password_hash: string; is_admin: number; created_at: number; last_seen: number | null }
+export interface MessageRow { id: number; conv_id: number; seq: number; sender_id: number; client_id: string; body: string; created_at: number; sender?: string }
+export interface ConvRow { id: number; kind: 'direct' | 'group'; name: string | null; created_at: number }
+
+export const NAME_RE = /^[a-z0-9_.-]{1,32}$/;
+
+export class Store {
+  readonly db: Database.Database;
+  private s: Record<string, Database.Statement>;
+  private lastSeq = new Map<number, number>();
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      userByName: p('SELECT * FROM users WHERE name = ?'),
+      userById: p('SELECT * FROM users WHERE id = ?'),
+      users: p('SELECT id, name, is_admin, created_at, last_seen FROM users ORDER BY name'),
+      addUser: p('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)'),
+      setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
+      deleteUser: p('DELETE FROM users WHERE id = ?'),
+      setLastSeen: p('UPDATE users SET last_seen = ? WHERE id = ?'),
+      addToken: p('INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+      tokenUser: p('SELECT u.* FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND t.expires_at > ?'),
+      deleteToken: p('DELETE FROM tokens WHERE hash = ?'),
+      deleteUserTokens: p('DELETE FROM tokens WHERE user_id = ?'),
+      purgeTokens: p('DELETE FROM tokens WHERE expires_at <= ?'),
+      addInvite: p('INSERT INTO invites (code_hash, created_at, expires_at) VALUES (?, ?, ?)'),
+      useInvite: p('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?'),
+      invites: p('SELECT substr(code_hash,1,8) AS id, created_at, expires_at, used_at, (SELECT name FROM users WHERE id = used_by) AS used_by FROM invites ORDER BY created_at'),
+      convById: p('SELECT * FROM conversations WHERE id = ?'),
+      convByDirectKey: p('SELECT * FROM conversations WHERE direct_key = ?'),
+      convByName: p("SELECT * FROM conversations WHERE kind = 'group' AND name = ?"),
+      addConv: p('INSERT INTO conversations (kind, name, direct_key, created_at) VALUES (?, ?, ?, ?)'),
+      renameConv: p('UPDATE conversations SET name = ? WHERE id = ?'),
+      deleteConv: p('DELETE FROM conversations WHERE id = ?'),
+      groups: p("SELECT c.id, c.name, (SELECT group_concat(u.name, ',') FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = c.id) AS members FROM conversations c WHERE kind = 'group' ORDER BY c.id"),
+      isMember: p('SELECT 1 FROM members WHERE conv_id = ? AND user_id = ?'),
+      member: p('SELECT * FROM members WHERE conv_id = ? AND user_id = ?'),
+      addMember: p('INSERT OR IGNORE INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)'),
+      removeMember: p('DELETE FROM members WHERE conv_id = ? AND user_id = ?'),
+      memberIds: p('SELECT user_id FROM members WHERE conv_id = ?').pluck(),
+      memberNames: p('SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ? ORDER BY u.name').pluck(),
+      memberCount: p('SELECT count(*) FROM members WHERE conv_id = ?').pluck(),
+      userConvs: p(`SELECT c.id, c.kind, c.name, m.delivered_seq, m.read_seq,
+                      COALESCE((SELECT max(seq) FROM messages WHERE conv_id = c.id), 0) AS last_seq
+                    FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? ORDER BY c.id`),
+      contacts: p('SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2 ON m2.conv_id = m1.conv_id WHERE m1.user_id = ?').pluck(),
+      maxSeq: p('SELECT COALESCE(max(seq), 0) FROM messages WHERE conv_id = ?').pluck(),
+      maxMessageId: p('SELECT COALESCE(max(id), 0) FROM messages').pluck(),
+      msgByClientId: p('SELECT * FROM messages WHERE sender_id = ? AND client_id = ?'),
+      addMessage: p('INSERT INTO messages (conv_id, seq, sender_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      since: p(`SELECT m.*, u.name AS sender FROM messages m JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ?
+                LEFT JOIN users u ON u.id = m.sender_id WHERE m.id > ? ORDER BY m.id LIMIT ?`),
+      historyBefore: p('SELECT m.*, u.name AS sender FROM messages m LEFT JOIN users u ON u.id = m.sender_id WHERE m.conv_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?'),
+      setDelivered: p('UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
+      setRead: p('UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
+      receipts: p('SELECT u.name AS user, m.delivered_seq, m.read_seq FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ?'),
+      countMessages: p('SELECT count(*) FROM messages').pluck(),
+    };
+  }
+
+  userByName(name: string): UserRow | undefined { return this.s.userByName.get(name) as UserRow | undefined; }
+  userById(id: number): UserRow | undefined { return this.s.userById.get(id) as UserRow | undefined; }
+  listUsers(): Omit<UserRow, 'password_hash'>[] { return this.s.users.all() as any; }
+  addUser(name: string, passwordHash: string, isAdmin: boolean): number {
+    return Number(this.s.addUser.run(name, passwordHash, isAdmin ? 1 : 0, Date.now()).lastInsertRowid);
+  }
+  setPassword(userId: number, hash: string): void { this.s.setPassword.run(hash, userId); this.s.deleteUserTokens.run(userId); }
+  deleteUser(userId: number): void {
+    this.db.transaction(() => {
+      // direct conversations of a removed user disappear for the partner too only when nobody is left
+      this.s.deleteUser.run(userId);
+    })();
+  }
+  setLastSeen(userId: number, at: number): void { this.s.setLastSeen.run(at, userId); }
+
+  addToken(token: string, userId: number, ttlMs: number): number {
+    const now = Date.now();
+    this.s.addToken.run(tokenHash(token), userId, now, now + ttlMs);
+    return now + ttlMs;
+  }
+  userForToken(token: string): UserRow | undefined { return this.s.tokenUser.get(tokenHash(token), Date.now()) as UserRow | undefined; }
+  revokeToken(token: string): void { this.s.deleteToken.run(tokenHash(token)); }
+  purgeExpiredTokens(): number { return this.s.purgeTokens.run(Date.now()).changes; }
+
+  addInvite(code: string, ttlMs: number): void { const now = Date.now(); this.s.addInvite.run(tokenHash(code), now, now + ttlMs); }
+  /** Marks an unused, unexpired invite as used by userId; false when there is none. */
+  useInvite(code: string, userId: number): boolean { return this.s.useInvite.run(userId, Date.now(), tokenHash(code), Date.now()).changes === 1; }
+  listInvites(): unknown[] { return this.s.invites.all(); }
+
+  convById(id: number): ConvRow | undefined { return this.s.convById.get(id) as ConvRow | undefined; }
+  groupByName(name: string): ConvRow | undefined { return this.s.convByName.get(name) as ConvRow | undefined; }
+  listGroups(): { id: number; name: string; members: string | null }[] { return this.s.groups.all() as any; }
+  /** Returns the direct conversation of two users, creating it when missing. */
+  directConv(a: number, b: number): { conv: ConvRow; created: boolean } {
+    const key = a < b ? `${a}:${b}` : `${b}:${a}`;
+    const found = this.s.convByDirectKey.get(key) as ConvRow | undefined;
+    if (found) return { conv: found, created: false };
+    const now = Date.now();
+    const id = Number(this.s.addConv.run('direct', null, key, now).lastInsertRowid);
+    this.s.addMember.run(id, a, now);
+    if (b !== a) this.s.addMember.run(id, b, now);
+    return { conv: this.convById(id)!, created: true };
+  }
+  createGroup(name: string, memberIds: number[]): ConvRow {
+    const now = Date.now();
+    const id = Number(this.s.addConv.run('group', name, null, now).lastInsertRowid);
+    for (const m of new Set(memberIds)) this.s.addMember.run(id, m, now);
+    return this.convById(id)!;
+  }
+  renameGroup(convId: number, name: string): void { this.s.renameConv.run(name, convId); }
+  deleteConv(convId: number): void { this.s.deleteConv.run(convId); this.lastSeq.delete(convId); }
+  isMember(convId: number, userId: number): boolean { return this.s.isMember.get(convId, userId) !== undefined; }
+  addMember(convId: number, userId: number): boolean { return this.s.addMember.run(convId, userId, Date.now()).changes === 1; }
+  removeMember(convId: number, userId: number): boolean { return this.s.removeMember.run(convId, userId).changes === 1; }
+  memberIds(convId: number): number[] { return this.s.memberIds.all(convId) as number[]; }
+  memberNames(convId: number): string[] { return this.s.memberNames.all(convId) as string[]; }
+  memberCount(convId: number): number { return this.s.memberCount.get(convId) as number; }
+  userConvs(userId: number): any[] { return this.s.userConvs.all(userId); }
+  contactIds(userId: number): number[] { return this.s.contacts.all(userId) as number[]; }
+  maxMessageId(): number { return this.s.maxMessageId.get() as number; }
+  countMessages(): number { return this.s.countMessages.get() as number; }
+
+  messageByClientId(senderId: number, clientId: string): MessageRow | undefined {
+    return this.s.msgByClientId.get(senderId, clientId) as MessageRow | undefined;
+  }
+  /** Inserts a message with the next sequence of its conversation; call inside a transaction. */
+  insertMessage(convId: number, senderId: number, clientId: string, body: string): MessageRow {
+    let seq = this.lastSeq.get(convId);
+    if (seq === undefined) seq = this.s.maxSeq.get(convId) as number;
+    seq += 1;
+    const now = Date.now();
+    const id = Number(this.s.addMessage.run(convId, seq, senderId, clientId, body, now).lastInsertRowid);
+    this.lastSeq.set(convId, seq);
+    return { id, conv_id: convId, seq, sender_id: senderId, client_id: clientId, body, created_at: now };
+  }
+  /** Forgets cached sequence numbers (after a rolled-back batch). */
+  resetSeqCache(): void { this.lastSeq.clear(); }
+  messagesSince(userId: number, afterId: number, limit: number): MessageRow[] {
+    return this.s.since.all(userId, afterId, limit) as MessageRow[];
+  }
+  historyBefore(convId: number, beforeSeq: number, limit: number): MessageRow[] {
+    return (this.s.historyBefore.all(convId, beforeSeq, limit) as MessageRow[]).reverse();
+  }
+  setDelivered(convId: number, userId: number, seq: number): void { this.s.setDelivered.run(seq, convId, userId); }
+  setRead(convId: number, userId: number, seq: number): void { this.s.setRead.run(seq, seq, convId, userId); }
+  receipts(convId: number): { user: string; delivered_seq: number; read_seq: number }[] { return this.s.receipts.all(convId) as any; }
+}
