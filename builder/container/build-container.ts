@@ -1,0 +1,61 @@
+// One builder container per build: least privilege (SYS_ADMIN + MKNOD, loop devices), removed on every exit path.
+import { existsSync, readdirSync } from 'node:fs';
+import type Docker from 'dockerode';
+import { docker } from './docker.ts';
+import { containerExec, type ContainerExecOptions, type ExecResult } from './exec.ts';
+import type { CleanupStack } from '../cleanup.ts';
+
+export interface Bind {
+  host: string;
+  container: string;
+  readOnly?: boolean;
+}
+
+export interface BuildContainer {
+  id: string;
+  exec(argv: string[], opts?: ContainerExecOptions): Promise<ExecResult>;
+  sh(script: string, opts?: ContainerExecOptions): Promise<ExecResult>;
+}
+
+/** The host's loop devices, passed explicitly (plus a cgroup rule so new ones can be made with mknod). */
+function loopDevices(): Docker.DeviceMapping[] {
+  const names = readdirSync('/dev').filter((n) => /^loop(\d+|-control)$/.test(n));
+  return names.map((n) => ({ PathOnHost: `/dev/${n}`, PathInContainer: `/dev/${n}`, CgroupPermissions: 'rwm' }));
+}
+
+export const containerLabel = 'io.pibake.build';
+
+export async function startBuildContainer(
+  image: string,
+  binds: Bind[],
+  cleanups: CleanupStack,
+  opts: { name: string; network?: boolean; debug?: (m: string) => void },
+): Promise<BuildContainer> {
+  const container = await docker().createContainer({
+    Image: image,
+    name: opts.name,
+    Cmd: ['sleep', 'infinity'],
+    Labels: { [containerLabel]: '1' },
+    Env: ['LC_ALL=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', 'MTOOLS_SKIP_CHECK=1'],
+    HostConfig: {
+      AutoRemove: false,
+      CapAdd: ['SYS_ADMIN', 'MKNOD'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      Devices: existsSync('/dev/loop-control') ? loopDevices() : [],
+      DeviceCgroupRules: ['b 7:* rmw', 'c 10:237 rmw'],
+      Binds: binds.map((b) => `${b.host}:${b.container}${b.readOnly ? ':ro' : ''}`),
+      NetworkMode: opts.network === false ? 'none' : 'bridge',
+      Init: true,
+    },
+  });
+  cleanups.push(`remove container ${opts.name}`, async () => {
+    await container.remove({ force: true, v: true }).catch(() => {});
+  });
+  await container.start();
+  const exec = (argv: string[], o: ContainerExecOptions = {}) => containerExec(container, argv, { debug: opts.debug, ...o });
+  return {
+    id: container.id,
+    exec,
+    sh: (script, o) => exec(['bash', '-euo', 'pipefail', '-c', script], o),
+  };
+}

@@ -1,0 +1,23 @@
+// The Docker engine connection (dockerode, honouring DOCKER_HOST like the docker CLI) and a friendly check of it.
+import Docker from 'dockerode';
+import { PibakeError } from '../errors.ts';
+
+let engine: Docker | undefined;
+
+export function docker(): Docker {
+  engine ??= new Docker();
+  return engine;
+}
+
+export async function assertEngine(): Promise<void> {
+  try {
+    await docker().ping();
+  } catch (e: any) {
+    throw new PibakeError(
+      'tool',
+      'E_DOCKER',
+      `no Docker engine answers (${e.code ?? e.message})`,
+      'start it: `dockerd >/var/log/dockerd.log 2>&1 &` (or `systemctl start docker`); `pibake doctor` checks everything',
+    );
+  }
+}

@@ -1,0 +1,98 @@
+// The real StageContext: reads and changes the mounted image inside the builder container.
+import path from 'node:path';
+import { execa } from 'execa';
+import type { BuildContainer } from './container/build-container.ts';
+import type { FileAttrs, StageContext } from './stage.ts';
+import { renderTemplate } from './templates.ts';
+import { parseIdFile, resolveId } from './image/ownership.ts';
+import { singleFileTar } from './image/tar-entry.ts';
+import { PibakeError } from './errors.ts';
+
+const TARGET = '/target';
+const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Rejects relative paths and `..` so a stage can only touch the image. */
+export function imagePath(p: string): string {
+  if (!p.startsWith('/')) throw new PibakeError('stage', 'E_PATH', `path ${p} must be absolute inside the image`);
+  const n = path.posix.normalize(p);
+  if (n.split('/').includes('..')) throw new PibakeError('stage', 'E_PATH', `path ${p} leaves the image`);
+  return n;
+}
+
+export function createStageContext(c: BuildContainer, note: (m: string) => void, changed: Set<string>): StageContext {
+  let aptUpdated = false;
+  const ids = async () => ({
+    users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
+    groups: parseIdFile((await c.exec(['cat', `${TARGET}/etc/group`])).stdout),
+  });
+  const owner = async (attrs: FileAttrs = {}) => {
+    const t = await ids();
+    try {
+      return { uid: resolveId(attrs.owner, t.users, 'user'), gid: resolveId(attrs.group ?? attrs.owner, t.groups, 'group') };
+    } catch (e: any) {
+      throw new PibakeError('stage', 'E_OWNER', e.message, 'create the user first (e.g. in the stage that installs its service)');
+    }
+  };
+  const run: StageContext['run'] = async (argv, opts = {}) => {
+    const env = { PATH: CHROOT_PATH, HOME: '/root', LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...opts.env };
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const r = await c.exec(['chroot', TARGET, '/usr/bin/env', '-i', ...envArgs, ...argv], { input: opts.input });
+    return { stdout: r.stdout, stderr: r.stderr };
+  };
+  const systemctl = (verb: string, units: string[]) => c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);
+  return {
+    arch: 'arm64',
+    note,
+    async exists(p) {
+      const r = await c.exec(['sh', '-c', 'test -e "$1" || test -L "$1"', 'sh', TARGET + imagePath(p)], { allowFail: true });
+      return r.exitCode === 0;
+    },
+    async readFile(p) {
+      return (await c.exec(['cat', TARGET + imagePath(p)])).stdout;
+    },
+    async writeFile(p, content, attrs = {}) {
+      const abs = imagePath(p);
+      const { uid, gid } = await owner(attrs);
+      await c.exec(['mkdir', '-p', path.posix.dirname(TARGET + abs)]);
+      const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET], { input: singleFileTar(abs, data, attrs.mode ?? 0o644, uid, gid) });
+      changed.add(abs);
+    },
+    render: renderTemplate,
+    async copyIn(hostPath, p, attrs = {}) {
+      const abs = imagePath(p);
+      const { uid, gid } = await owner(attrs);
+      await c.exec(['mkdir', '-p', TARGET + abs]);
+      const tar = execa('tar', ['-C', hostPath, '-c', `--owner=${uid}`, `--group=${gid}`, '--numeric-owner', '.'], {
+        buffer: false,
+        encoding: 'buffer',
+      });
+      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET + abs], { input: tar.stdout! as any });
+      await tar;
+      changed.add(abs + '/');
+    },
+    run,
+    units: {
+      async exists(unit) {
+        const r = await c.exec(['systemctl', `--root=${TARGET}`, 'list-unit-files', '--no-legend', '--no-pager', unit], { allowFail: true });
+        return r.stdout.trim().length > 0;
+      },
+      enable: async (u) => void (await systemctl('enable', u)),
+      disable: async (u) => void (await systemctl('disable', u)),
+      mask: async (u) => void (await systemctl('mask', u)),
+    },
+    apt: {
+      async install(packages) {
+        if (!packages.length) return;
+        if (!aptUpdated) {
+          await run(['apt-get', 'update', '-q']);
+          aptUpdated = true;
+        }
+        await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
+      },
+      async purge(packages) {
+        if (packages.length) await run(['apt-get', 'purge', '-y', '-q', '--auto-remove', ...packages]);
+      },
+    },
+  };
+}

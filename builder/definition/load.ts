@@ -1,0 +1,93 @@
+// Loads an image definition: YAML with positions → zod validation → typed ImageDefinition, all problems at once.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { definitionSchema, type ImageDefinition } from './schema.ts';
+import { didYouMean, knownKeys, positionOf, type Path } from './locate.ts';
+
+export interface LoadedDefinition {
+  file: string;
+  dir: string;
+  def: ImageDefinition;
+  /** sha256 of the canonical JSON of the validated definition (defaults filled in). */
+  hash: string;
+}
+
+function describeIssue(issue: any): string {
+  if (issue.code === 'invalid_type') {
+    const got = issue.input === undefined ? 'nothing (the field is required)' : Array.isArray(issue.input) ? 'a list' : issue.input === null ? 'an empty value' : `a ${typeof issue.input}`;
+    return `expected ${issue.expected}, got ${got}`;
+  }
+  if (issue.code === 'invalid_value' && issue.values) return `expected one of ${issue.values.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_union') {
+    const kinds = new Set<string>();
+    for (const branch of issue.errors ?? []) for (const sub of branch) if (sub.code === 'invalid_type') kinds.add(sub.expected);
+    if (kinds.size) return `expected ${[...kinds].join(' or ')}`;
+  }
+  return issue.message;
+}
+
+function fieldName(p: Path): string {
+  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : k.includes('.') ? `["${k}"]` : i ? `.${k}` : k)).join('') || '(top level)';
+}
+
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as any)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function parseDefinition(text: string, file: string): ImageDefinition {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const rel = path.relative(process.cwd(), file) || file;
+  const problems: string[] = [];
+  for (const e of doc.errors) {
+    const p = lc.linePos(e.pos[0]);
+    problems.push(`${rel}:${p.line}:${p.col} YAML: ${e.message.split('\n')[0]}`);
+  }
+  if (problems.length) throw new ConfigError(problems, 'fix the YAML syntax (indentation, quoting) at the place shown');
+  const data = doc.toJS();
+  const r = definitionSchema.safeParse(data ?? {}, { reportInput: true });
+  if (r.success) return r.data;
+  for (const issue of r.error.issues as any[]) {
+    const p: Path = issue.path;
+    const field = fieldName(p);
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys(definitionSchema, p);
+      for (const key of issue.keys as string[]) {
+        const pos = positionOf(doc, lc, p, key);
+        const guess = didYouMean(key, known);
+        const where = p.length ? `${field}.${key}` : key;
+        problems.push(
+          `${rel}:${pos.line}:${pos.col} ${where}: unknown field${guess ? `; did you mean "${guess}"?` : `; known fields: ${known.join(', ')}`}`,
+        );
+      }
+      continue;
+    }
+    const pos = positionOf(doc, lc, p);
+    problems.push(`${rel}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
+  }
+  const lineOf = (s: string) => Number(s.slice(rel.length + 1).split(':')[0]);
+  problems.sort((a, b) => lineOf(a) - lineOf(b));
+  throw new ConfigError(problems, `see the field reference: pibake schema (or README "Image definition")`);
+}
+
+export function loadDefinition(file: string): LoadedDefinition {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e: any) {
+    throw new ConfigError([`${file}: cannot read the definition (${e.code ?? e.message})`], 'give the path of an image definition, e.g. images/im-server.yaml');
+  }
+  const def = parseDefinition(text, file);
+  const hash = createHash('sha256').update(canonicalJson(def)).digest('hex');
+  return { file: path.resolve(file), dir: path.dirname(path.resolve(file)), def, hash };
+}

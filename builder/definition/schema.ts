@@ -1,0 +1,68 @@
+// The image definition schema: top-level fields declared once here, each stage's slice composed from stages/index.ts.
+import { z } from 'zod';
+import { stages } from '../../stages/index.ts';
+
+const hostname = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a hostname: lowercase letters, digits and inner dashes');
+
+export const bootstrapSchema = z
+  .strictObject({
+    suite: z.enum(['trixie']).default('trixie').describe('Debian suite of the bootstrapped base (Pi OS 13 is trixie-based)'),
+    mirror: z
+      .url()
+      .optional()
+      .describe("Debian archive URL; default: the first Debian URL of the build host's apt sources"),
+    hostname: hostname.default('raspberrypi').describe('Hostname of the base (Pi OS default: raspberrypi)'),
+    extra_packages: z.array(z.string().min(1)).default([]).describe('Packages added to the base itself (cached with it)'),
+  })
+  .describe('Bootstrap a Debian arm64 base in the exact Raspberry Pi OS Lite layout');
+
+export const baseSchema = z
+  .strictObject({
+    bootstrap: bootstrapSchema.optional(),
+    file: z.string().min(1).optional().describe('A local .img, .img.xz or .zip (relative to the definition file)'),
+    url: z.url().optional().describe('Download URL of a Raspberry Pi OS image (.img, .img.xz or .zip); needs sha256'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest (64 lowercase hex characters)')
+      .optional()
+      .describe('sha256 of the downloaded file; required with url, checked with file when given'),
+  })
+  .superRefine((b, ctx) => {
+    const given = (['bootstrap', 'file', 'url'] as const).filter((k) => b[k] !== undefined);
+    if (given.length !== 1)
+      ctx.addIssue({ code: 'custom', message: `give exactly one of bootstrap, file, url (found ${given.length ? given.join(', ') : 'none'})` });
+    if (b.url && !b.sha256) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'url needs sha256 (the digest of the downloaded file)' });
+  })
+  .describe('Where the base image comes from');
+
+export const outputSchema = z
+  .strictObject({
+    dir: z.string().default('out').describe('Output directory (relative to the current directory)'),
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('File name stem; default: the definition name'),
+    xz_level: z.number().int().min(0).max(9).default(6).describe('xz compression level (multi-threaded)'),
+    extra_space_mb: z.number().int().min(0).max(65536).default(256).describe('Free space added to the root filesystem for the stages'),
+  })
+  .prefault({})
+  .describe('What is written and where');
+
+const stageShape = Object.fromEntries(stages.map((s) => [s.name, s.schema.optional()]));
+
+export const definitionSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Image name'),
+    description: z.string().optional().describe('What this image is for'),
+    base: baseSchema,
+    output: outputSchema,
+    stages: z.strictObject(stageShape).prefault({}).describe('Customizations, applied in the order of stages/index.ts'),
+  })
+  .describe('A pibake image definition');
+
+export type ImageDefinition = z.infer<typeof definitionSchema>;
+export type BaseSpec = z.infer<typeof baseSchema>;
+
+/** JSON Schema for editors (yaml-language-server: $schema=...). */
+export function definitionJsonSchema(): unknown {
+  return z.toJSONSchema(definitionSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,55 @@
+// Stage im-server: installs the pibake-im bundle under /opt, its user, config and hardened systemd unit, enabled.
+import { z } from 'zod';
+import { defineStage } from '../builder/stage.ts';
+
+export const IM_USER = 'pibake-im';
+export const IM_CONFIG = '/etc/pibake-im/config.yaml';
+export const IM_UNIT = 'pibake-im.service';
+
+export default defineStage({
+  name: 'im-server',
+  description: 'The pibake-im chat server, compiled, on its pinned Node 24 runtime, as a hardened systemd service',
+  schema: z.strictObject({
+    host: z.string().default('0.0.0.0').describe('Listen address'),
+    port: z.number().int().min(1024).max(65535).default(8080).describe('HTTP + WebSocket port (unprivileged: the unit has no capabilities)'),
+    log_level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('logging.level of the server'),
+    max_threads: z.number().int().min(1).max(1024).default(50).describe('threading.max_threads of the server (see the server README for what it bounds)'),
+    memory_max: z.string().regex(/^\d+[KMG]$/, 'a size such as 256M').default('256M').describe('MemoryMax= of the unit (hard cap, the kernel kills above it)'),
+    backup_keep: z.number().int().min(1).max(365).default(7).describe('How many nightly backups are kept'),
+    admin: z
+      .strictObject({
+        name: z.string().regex(/^[a-z0-9_.-]{2,32}$/, 'a user name (2–32 of a-z 0-9 _ . -)'),
+        password_hash: z.string().regex(/^scrypt\$/, 'the output of `pibake-im-admin hash-password` (starts with scrypt$), never a clear password'),
+      })
+      .optional()
+      .describe('First admin account, created at first start; the password is given only as a hash'),
+  }),
+  async apply(ctx, cfg) {
+    const bundle = await ctx.hostArtifact('im-bundle');
+    await ctx.copyIn(bundle, '/opt/pibake-im', { owner: 'root' });
+    await ctx.writeFile('/usr/lib/sysusers.d/pibake-im.conf', ctx.render('im-server/sysusers.conf.njk', { user: IM_USER }));
+    await ctx.run(['systemd-sysusers', '/usr/lib/sysusers.d/pibake-im.conf']);
+    await ctx.writeFile(IM_CONFIG, ctx.render('im-server/config.yaml.njk', { ...cfg, admin: cfg.admin ?? null }), { mode: 0o640, owner: 'root', group: IM_USER });
+    await ctx.writeFile(`/etc/systemd/system/${IM_UNIT}`, ctx.render('im-server/pibake-im.service.njk', { ...cfg, user: IM_USER }));
+    await ctx.run(['systemd-analyze', 'verify', '--man=no', `/etc/systemd/system/${IM_UNIT}`]);
+    await ctx.units.enable([IM_UNIT]);
+  },
+  plan: (cfg) => [
+    'install the pibake-im bundle (Node 24 arm64 runtime + server) in /opt/pibake-im',
+    `create system user ${IM_USER} (sysusers.d)`,
+    `write ${IM_CONFIG}: logging.level=${cfg.log_level}, threading.max_threads=${cfg.max_threads}, listen ${cfg.host}:${cfg.port}${cfg.admin ? `, first admin ${cfg.admin.name}` : ''}`,
+    `write /etc/systemd/system/${IM_UNIT} (ProtectSystem=strict, NoNewPrivileges, MemoryMax=${cfg.memory_max}) and enable it`,
+  ],
+  verify: (cfg) => [
+    { id: 'im-server.active', title: `${IM_UNIT} is active`, guest: `systemctl is-active ${IM_UNIT}` },
+    {
+      id: 'im-server.healthz',
+      title: '/healthz answers through the forwarded port',
+      host: async ({ httpBase }) => {
+        const r = await fetch(`${httpBase}/healthz`);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return `HTTP ${r.status} on port ${cfg.port}`;
+      },
+    },
+  ],
+});

@@ -1,0 +1,13 @@
+// The stage registry: one ordered array; the runner applies the stages a definition names, in this order.
+import packages from './packages.ts';
+import zram from './zram.ts';
+import imServer from './im-server.ts';
+import services from './services.ts';
+import sysctl from './sysctl.ts';
+import fstab from './fstab.ts';
+import journald from './journald.ts';
+import logrotate from './logrotate.ts';
+import cron from './cron.ts';
+import type { Stage } from '../builder/stage.ts';
+
+export const stages: Stage[] = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron] as Stage[];

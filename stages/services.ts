@@ -1,0 +1,36 @@
+// Stage services: disables (or masks) the units a headless chat server does not need, e.g. bluetooth and cups.
+import { z } from 'zod';
+import { defineStage } from '../builder/stage.ts';
+
+const unit = z.string().regex(/^[A-Za-z0-9@:._\\-]+\.(service|socket|timer|path|target|mount)$/, 'a unit name with its suffix, e.g. bluetooth.service');
+
+export default defineStage({
+  name: 'services',
+  description: 'Disable and mask systemd units (systemctl --root, never started on the build host)',
+  schema: z.strictObject({
+    disable: z.array(unit).default([]).describe('Units disabled (not started at boot); an absent unit is reported and skipped'),
+    mask: z.array(unit).default([]).describe('Units masked (cannot be started at all, not even as a dependency)'),
+    enable: z.array(unit).default([]).describe('Units enabled'),
+  }),
+  async apply(ctx, cfg) {
+    for (const [verb, list] of [['disable', cfg.disable], ['mask', cfg.mask], ['enable', cfg.enable]] as const) {
+      const present: string[] = [];
+      for (const u of list) {
+        if (await ctx.units.exists(u)) present.push(u);
+        else ctx.note(`${u} is not in the image; nothing to ${verb}`);
+      }
+      if (present.length) await ctx.units[verb](present);
+    }
+  },
+  plan: (cfg) => [
+    ...cfg.disable.map((u) => `disable ${u}`),
+    ...cfg.mask.map((u) => `mask ${u}`),
+    ...cfg.enable.map((u) => `enable ${u}`),
+  ],
+  verify: (cfg) =>
+    [...cfg.disable, ...cfg.mask].map((u) => ({
+      id: `services.off.${u}`,
+      title: `${u} is not enabled and not running`,
+      guest: `s=$(systemctl is-enabled ${u} 2>/dev/null || true); a=$(systemctl is-active ${u} 2>/dev/null || true); echo "enabled=$s active=$a"; case "$s" in enabled|enabled-runtime|alias|static) exit 1;; esac; [ "$a" != active ] && [ "$a" != activating ]`,
+    })),
+});

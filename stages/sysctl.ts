@@ -1,0 +1,31 @@
+// Stage sysctl: writes kernel parameters as a sysctl.d drop-in (applied at boot by systemd-sysctl, never on the host).
+import { z } from 'zod';
+import { defineStage } from '../builder/stage.ts';
+
+const key = z.string().regex(/^[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/, 'a sysctl key such as net.core.rmem_max');
+
+export const sysctlSchema = z.strictObject({
+  file: z.string().regex(/^[0-9]{2}-[a-z0-9-]+\.conf$/, 'a drop-in name like 90-pibake.conf').default('90-pibake.conf').describe('Drop-in file name in /etc/sysctl.d'),
+  values: z.record(key, z.union([z.number().int(), z.string().min(1)])).default({}).describe('Kernel parameters: key → value (numbers, or space-separated numbers as a string)'),
+});
+
+export function normalizeValue(v: string | number): string {
+  return String(v).trim().split(/\s+/).join(' ');
+}
+
+export default defineStage({
+  name: 'sysctl',
+  description: 'Kernel parameters in /etc/sysctl.d (the seed: TCP buffers for a chat server)',
+  schema: sysctlSchema,
+  async apply(ctx, cfg) {
+    const entries = Object.entries(cfg.values).map(([k, v]) => ({ key: k, value: normalizeValue(v) }));
+    await ctx.writeFile(`/etc/sysctl.d/${cfg.file}`, ctx.render('sysctl/sysctl.conf.njk', { entries }), { mode: 0o644 });
+  },
+  plan: (cfg) => [`write /etc/sysctl.d/${cfg.file}: ${Object.entries(cfg.values).map(([k, v]) => `${k}=${normalizeValue(v)}`).join(', ')}`],
+  verify: (cfg) =>
+    Object.entries(cfg.values).map(([k, v]) => ({
+      id: `sysctl.${k}`,
+      title: `${k} = ${normalizeValue(v)}`,
+      guest: `v=$(tr -s ' \\t' '  ' < /proc/sys/${k.replace(/\./g, '/')}); echo "$v"; [ "$v" = "${normalizeValue(v)}" ]`,
+    })),
+});
