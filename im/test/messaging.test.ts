@@ -1,0 +1,132 @@
+// Two users chat, groups fan out to every member and device, resends are idempotent, reconnects resync exactly once.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startTestServer, addUsers, collect, waitFor, type TestServer } from './helpers.ts';
+import { login, ImConnection } from '../src/client.ts';
+
+let srv: TestServer;
+const conns: ImConnection[] = [];
+async function connect(name: string, cursor?: number): Promise<ImConnection> {
+  const { token } = await login(srv.url, name, 'pw');
+  const c = await ImConnection.connect(srv.wsUrl, token, { cursor });
+  conns.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  srv = await startTestServer({ limits: { messages_per_second: 1000, message_burst: 1000 } });
+  addUsers(srv, ['alice', 'bob', 'carol', 'dave']);
+}, 60000);
+afterAll(async () => { for (const c of conns) c.close(); await srv?.stop(); });
+
+describe('messaging', () => {
+  it('two users exchange messages with sequence numbers, receipts, typing and presence', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const bobMsgs = collect(bob, 'msg');
+    const aliceMsgs = collect(alice, 'msg');
+    const conv = await alice.direct('bob');
+    expect(conv.kind).toBe('direct');
+    const a1 = await alice.send(conv.conv, 'hello bob', 'a-1');
+    expect(a1.seq).toBe(1);
+    await waitFor(() => bobMsgs.length === 1, 5000, 'bob receives');
+    expect(bobMsgs[0]).toMatchObject({ conv: conv.conv, seq: 1, from: 'alice', body: 'hello bob' });
+    const b1 = await bob.send(conv.conv, 'hi alice ✓ ünïcødé', 'b-1');
+    expect(b1.seq).toBe(2);
+    await waitFor(() => aliceMsgs.length === 1, 5000, 'alice receives');
+    expect(aliceMsgs[0].body).toBe('hi alice ✓ ünïcødé');
+
+    const receipts = collect(alice, 'receipt');
+    await bob.receipt(conv.conv, 'read', 1);
+    await waitFor(() => receipts.length === 1, 5000, 'read receipt');
+    expect(receipts[0]).toMatchObject({ user: 'bob', kind: 'read', seq: 1 });
+
+    const typing = collect(bob, 'typing');
+    alice.typing(conv.conv);
+    await waitFor(() => typing.length === 1, 5000, 'typing');
+    expect(typing[0]).toMatchObject({ user: 'alice', conv: conv.conv, on: true });
+
+    const pres = await alice.presence(['bob', 'carol']);
+    expect(pres.find((p) => p.user === 'bob')!.online).toBe(true);
+    expect(pres.find((p) => p.user === 'carol')!.online).toBe(false);
+
+    const list = await bob.convs();
+    expect(list.find((c) => c.conv === conv.conv)).toMatchObject({ last_seq: 2, read_seq: 2, unread: 0 });
+    const alist = await alice.convs();
+    expect(alist.find((c) => c.conv === conv.conv)!.unread).toBe(1);
+  });
+
+  it('group messages fan out to every member and every device; membership is enforced', async () => {
+    const alice = await connect('alice');
+    const carol1 = await connect('carol');
+    const carol2 = await connect('carol');
+    const dave = await connect('dave');
+    const got = [carol1, carol2, dave].map((c) => collect(c, 'msg'));
+    const group = await alice.createGroup('team', ['carol', 'dave']);
+    expect(group.members).toEqual(['alice', 'carol', 'dave']);
+    for (let i = 0; i < 20; i++) await alice.send(group.conv, `m${i}`, `g-${i}`);
+    await waitFor(() => got.every((g) => g.length === 20), 5000, 'fan-out');
+    for (const g of got) expect(g.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+
+    await alice.renameGroup(group.conv, 'the team');
+    await alice.removeFromGroup(group.conv, 'dave');
+    await expect(dave.send(group.conv, 'let me in', 'd-x')).rejects.toMatchObject({ code: 'not_member' });
+    await expect(dave.history(group.conv)).rejects.toMatchObject({ code: 'not_member' });
+    await alice.addToGroup(group.conv, 'bob');
+    await carol1.leaveGroup(group.conv);
+    await expect(carol2.send(group.conv, 'gone', 'c-x')).rejects.toMatchObject({ code: 'not_member' });
+    const [g] = (await alice.convs()).filter((c) => c.conv === group.conv);
+    expect(g).toMatchObject({ name: 'the team', members: ['alice', 'bob'] });
+
+    const page1 = await alice.history(group.conv, undefined, 8);
+    expect(page1.messages.map((m) => m.seq)).toEqual([13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(page1.more).toBe(true);
+    const page2 = await alice.history(group.conv, 13, 100);
+    expect(page2.messages.map((m) => m.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(page2.more).toBe(false);
+  });
+
+  it('a resend with the same client id is acked with the same sequence and not delivered twice', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const conv = await alice.direct('bob');
+    const got = collect(bob, 'msg');
+    const [x, y] = await Promise.all([alice.send(conv.conv, 'once', 'dup-1'), alice.send(conv.conv, 'once', 'dup-1')]);
+    const z = await alice.send(conv.conv, 'once', 'dup-1');
+    expect(x.seq).toBe(y.seq);
+    expect(z.seq).toBe(x.seq);
+    expect([x.duplicate, y.duplicate, z.duplicate].filter(Boolean)).toHaveLength(2);
+    await alice.send(conv.conv, 'marker', 'dup-2');
+    await waitFor(() => got.some((m) => m.client_id === 'dup-2'), 5000, 'marker');
+    expect(got.filter((m) => m.client_id === 'dup-1')).toHaveLength(1);
+  });
+
+  it('after a reconnect the client gets everything it missed, in order, exactly once', async () => {
+    const alice = await connect('alice');
+    const conv = await alice.direct('bob');
+    let bob = await connect('bob');
+    const seen: any[] = [];
+    const track = (c: ImConnection) => { c.on('msg', (m) => seen.push(m)); c.on('sync', (f) => seen.push(...f.messages)); };
+    track(bob);
+    // alice sends continuously while bob drops and reconnects twice
+    let sent = 0;
+    const sender = (async () => { for (; sent < 1500; sent++) await alice.send(conv.conv, `burst ${sent}`, `r-${sent}`); })();
+    for (let round = 0; round < 2; round++) {
+      await waitFor(() => sent > 300 * (round + 1), 20000, 'progress');
+      const cursor = bob.cursor;
+      bob.close();
+      await bob.closed;
+      await new Promise((r) => setTimeout(r, 50));
+      const { token } = await login(srv.url, 'bob', 'pw');
+      bob = await ImConnection.connect(srv.wsUrl, token, { cursor, setup: track });
+      conns.push(bob);
+    }
+    await sender;
+    await waitFor(() => seen.some((m) => m.client_id === 'r-1499'), 20000, 'last message');
+    const mine = seen.filter((m) => m.conv === conv.conv && m.client_id.startsWith('r-'));
+    const ids = mine.map((m) => m.client_id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(Array.from({ length: 1500 }, (_, i) => `r-${i}`));
+    const seqs = mine.map((m) => m.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  }, 60000);
+});
