@@ -1,0 +1,57 @@
+// Picks the kernel to boot on qemu virt (the image's own generic arm64 kernel, else Debian's) and its initramfs modules.
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { copyFromBoot, listBoot, readBootText, readRootFile, rootFileExists, type ImageFile } from './image-file.ts';
+import { ensureDebianKernel } from './kit.ts';
+import { INITRAMFS_MODULES, loadOrder, moduleBytes, parseModulesDep } from './kernel-modules.ts';
+import { VerifyError } from './errors.ts';
+
+export interface BootMedia {
+  kernel: string; // host path
+  kernelVersion: string;
+  kernelSource: 'image' | 'debian';
+  modules: { name: string; bytes: Buffer }[];
+  modulesDisk?: string; // only for a Pi kernel image: Debian's modules, mounted in the overlay
+  cmdlineTxt?: string;
+}
+
+/** vmlinuz-<ver> names on the FAT partition whose modules exist in the rootfs and are not a Pi-only build. */
+async function imageKernel(img: ImageFile): Promise<string | undefined> {
+  if (!img.boot) return undefined;
+  const names = await listBoot(img);
+  const versions = names
+    .map((n) => /^vmlinuz-(.+)$/.exec(n)?.[1])
+    .filter((v): v is string => !!v && !/rpi|raspi|v8-16k|2712/.test(v))
+    .sort()
+    .reverse();
+  for (const v of versions) if (await rootFileExists(img, `/usr/lib/modules/${v}/modules.dep`)) return v;
+  return undefined;
+}
+
+export async function prepareBootMedia(img: ImageFile, workDir: string, log: (m: string) => void): Promise<BootMedia> {
+  const cmdlineTxt = img.boot ? await readBootText(img, 'cmdline.txt') : undefined;
+  const version = await imageKernel(img);
+  if (version) {
+    log(`booting the image's own kernel ${version}`);
+    const kernel = join(workDir, 'vmlinuz');
+    await copyFromBoot(img, `vmlinuz-${version}`, kernel);
+    const dep = await readRootFile(img, `/usr/lib/modules/${version}/modules.dep`);
+    const index = parseModulesDep(dep!.toString());
+    const modules = [];
+    for (const name of loadOrder(index, INITRAMFS_MODULES)) {
+      const path = index.get(name)!.path;
+      const raw = await readRootFile(img, `/usr/lib/modules/${version}/${path}`);
+      if (!raw) throw new VerifyError('image', `module ${path} listed in modules.dep is missing`, 'the image kernel install looks broken');
+      modules.push({ name, bytes: await moduleBytes(path, raw) });
+    }
+    return { kernel, kernelVersion: version, kernelSource: 'image', modules, cmdlineTxt };
+  }
+  log("the image's kernel does not boot on qemu virt: using Debian's linux-image-arm64 with its modules in the overlay");
+  const deb = await ensureDebianKernel(log);
+  const modules = [];
+  for (const name of loadOrder(deb.index, INITRAMFS_MODULES)) {
+    const path = deb.index.get(name)!.path;
+    modules.push({ name, bytes: await moduleBytes(path, await readFile(join(deb.modulesRoot, path))) });
+  }
+  return { kernel: deb.vmlinuz, kernelVersion: deb.version, kernelSource: 'debian', modules, modulesDisk: deb.modulesDisk, cmdlineTxt };
+}
