@@ -52,12 +52,18 @@ export interface VerifyCheck {
 /** What plan prints for a stage: one line per change it will make. */
 export type PlanLines = string[];
 
+/** Read-only view of the cached base for plan (debugfs, no mount, no root); absent before the first build. */
+export interface BaseView {
+  readFile(path: string): string | undefined;
+  exists(path: string): boolean;
+}
+
 export interface Stage<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   schema: S;
   apply(ctx: StageContext, config: z.infer<S>): Promise<void>;
-  plan(config: z.infer<S>): PlanLines;
+  plan(config: z.infer<S>, base?: BaseView): PlanLines;
   verify?(config: z.infer<S>): VerifyCheck[];
 }
 

@@ -1,0 +1,65 @@
+// Downloads a base image with progress and resume (HTTP Range), checks its sha256, caches it by digest.
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import path from 'node:path';
+import { PibakeError } from '../errors.ts';
+import { sha256File } from '../host/hash.ts';
+import { cacheDir } from '../paths.ts';
+import type { Reporter } from '../reporter.ts';
+
+export function extensionOf(name: string): '.img' | '.img.xz' | '.zip' {
+  const n = name.toLowerCase().replace(/[?#].*$/, '');
+  if (n.endsWith('.img.xz') || n.endsWith('.xz')) return '.img.xz';
+  if (n.endsWith('.zip')) return '.zip';
+  return '.img';
+}
+
+export async function download(url: string, sha256: string, reporter: Reporter, signal?: AbortSignal): Promise<string> {
+  const dir = cacheDir('downloads');
+  mkdirSync(dir, { recursive: true });
+  const final = path.join(dir, `${sha256}${extensionOf(new URL(url).pathname)}`);
+  if (existsSync(final)) {
+    reporter.info(`base: download cached (${path.basename(final)})`);
+    return final;
+  }
+  const part = `${final}.part`;
+  for (let attempt = 1; ; attempt++) {
+    const have = existsSync(part) ? statSync(part).size : 0;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: have ? { Range: `bytes=${have}-` } : {}, signal });
+    } catch (e: any) {
+      if (attempt < 4 && !signal?.aborted) continue;
+      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: ${e.cause?.code ?? e.message}`, 'check the URL and the network; a rerun resumes where it stopped');
+    }
+    if (res.status === 416 && have) break; // already complete
+    if (!res.ok || !res.body)
+      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: HTTP ${res.status}`, 'check the URL in base.url');
+    const resumed = res.status === 206 && have > 0;
+    if (have && !resumed) unlinkSync(part);
+    const start = resumed ? have : 0;
+    const total = Number(res.headers.get('content-length') ?? 0) + start || undefined;
+    if (resumed) reporter.info(`base: resuming download at ${(start / 1048576).toFixed(1)} MiB`);
+    let done = start;
+    const body = Readable.fromWeb(res.body as any);
+    body.on('data', (c: Buffer) => {
+      done += c.length;
+      reporter.progress('download', done, total);
+    });
+    try {
+      await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+      break;
+    } catch (e: any) {
+      if (signal?.aborted || attempt >= 4) throw new PibakeError('tool', 'E_DOWNLOAD', `download of ${url} broke off: ${e.message}`, 'run the build again: it resumes');
+      reporter.warn(`download broke off (${e.message}); resuming`);
+    }
+  }
+  const digest = await sha256File(part);
+  if (digest !== sha256) {
+    unlinkSync(part);
+    throw new PibakeError('config', 'E_DIGEST', `sha256 of ${url} is ${digest}, the definition says ${sha256}`, 'fix base.sha256 (or the URL); the partial file was removed');
+  }
+  renameSync(part, final);
+  return final;
+}

@@ -1,0 +1,80 @@
+// Resolves a definition's base (bootstrap | file | url) to a raw, cached .img on the host, with its digest.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { BaseSpec } from '../definition/schema.ts';
+import { PibakeError } from '../errors.ts';
+import { sha256File } from '../host/hash.ts';
+import { cacheDir } from '../paths.ts';
+import type { Reporter } from '../reporter.ts';
+import type { CleanupStack } from '../cleanup.ts';
+import { startBuildContainer } from '../container/build-container.ts';
+import { bootstrapBase } from './bootstrap.ts';
+import { download, extensionOf } from './download.ts';
+
+export interface BaseContext {
+  reporter: Reporter;
+  cleanups: CleanupStack;
+  builderImage: string;
+  definitionDir: string;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedBase {
+  image: string;
+  digest: string;
+  kind: 'bootstrap' | 'file' | 'url';
+  info?: Record<string, unknown>;
+}
+
+/** Decompresses an .img.xz or .zip into the base cache (keyed by the archive's digest), in the builder container. */
+async function unpack(archive: string, digest: string, bc: BaseContext): Promise<string> {
+  const dir = cacheDir('base', `image-${digest.slice(0, 16)}`);
+  const image = path.join(dir, 'base.img');
+  if (existsSync(image)) return image;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  mkdirSync(tmp, { recursive: true });
+  const removeTmp = bc.cleanups.push(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
+  const step = bc.reporter.step(`unpack ${path.basename(archive)}`);
+  try {
+    const c = await startBuildContainer(bc.builderImage, [{ host: path.dirname(archive), container: '/in', readOnly: true }, { host: tmp, container: '/out' }], bc.cleanups, {
+      name: `pibake-unpack-${process.pid}-${Date.now()}`,
+      network: false,
+      debug: bc.reporter.debug,
+    });
+    const src = `/in/${path.basename(archive)}`;
+    const cmd = extensionOf(archive) === '.zip'
+      ? `n=$(busybox unzip -l "${src}" | awk '/\\.img$/ {print $4; exit}'); [ -n "$n" ] || { echo "no .img inside the zip" >&2; exit 1; }; busybox unzip -p "${src}" "$n" | cp --sparse=always /dev/stdin /out/base.img`
+      : `xz -dc -T0 "${src}" | cp --sparse=always /dev/stdin /out/base.img`;
+    await c.sh(cmd, { hint: 'the archive is damaged or not a disk image' });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    step.fail();
+    throw e;
+  } finally {
+    await removeTmp();
+  }
+  step.done();
+  return image;
+}
+
+export async function resolveBase(spec: BaseSpec, bc: BaseContext): Promise<ResolvedBase> {
+  if (spec.bootstrap) return bootstrapBase(spec.bootstrap, bc);
+  let file: string;
+  let digest: string;
+  let kind: 'file' | 'url';
+  if (spec.url) {
+    kind = 'url';
+    file = await download(spec.url, spec.sha256!, bc.reporter, bc.signal);
+    digest = spec.sha256!;
+  } else {
+    kind = 'file';
+    file = path.resolve(bc.definitionDir, spec.file!);
+    if (!existsSync(file)) throw new PibakeError('config', 'E_BASE_FILE', `base.file ${spec.file}: no such file (resolved to ${file})`, 'paths are relative to the definition file');
+    digest = await sha256File(file);
+    if (spec.sha256 && spec.sha256 !== digest)
+      throw new PibakeError('config', 'E_DIGEST', `sha256 of ${spec.file} is ${digest}, the definition says ${spec.sha256}`, 'fix base.sha256 or use the right file');
+  }
+  const image = extensionOf(file) === '.img' ? file : await unpack(file, digest, bc);
+  return { image, digest: `sha256:${digest}`, kind };
+}

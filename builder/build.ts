@@ -1,0 +1,147 @@
+// The build pipeline: definition → base → working copy → builder container → stages → outputs, releasing everything.
+import { copyFileSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { CleanupStack } from './cleanup.ts';
+import { assertEngine } from './container/docker.ts';
+import { ensureBuilderImage } from './container/builder-image.ts';
+import { startBuildContainer } from './container/build-container.ts';
+import { resolveBase } from './base/resolve.ts';
+import { ImageSession } from './image/session.ts';
+import { createStageContext } from './context.ts';
+import { writeOutputs, outputNames } from './output/write.ts';
+import { ensureImBundle } from './artifacts/im-bundle.ts';
+import { InterruptedError, PibakeError, StageError } from './errors.ts';
+import { builderVersion, cacheDir, projectRoot } from './paths.ts';
+import { stages } from '../stages/index.ts';
+import type { LoadedDefinition } from './definition/load.ts';
+import type { Reporter } from './reporter.ts';
+
+export interface BuildOptions {
+  reporter: Reporter;
+  outDir?: string;
+}
+
+export interface BuildResult {
+  image: string;
+  manifest: string;
+  stageDurations: Record<string, number>;
+}
+
+/** Runs fn; SIGINT/SIGTERM abort it, run every cleanup (LIFO) and surface as an InterruptedError. */
+async function withCleanups<T>(reporter: Reporter, fn: (cleanups: CleanupStack, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const cleanups = new CleanupStack(reporter.debug);
+  const abort = new AbortController();
+  let onSignal!: (sig: NodeJS.Signals) => void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = (sig) => {
+      reporter.warn(`${sig}: stopping, releasing what the build acquired`);
+      abort.abort();
+      reject(new InterruptedError(sig));
+    };
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await Promise.race([fn(cleanups, abort.signal), interrupted]);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const failures = await cleanups.runAll();
+    for (const f of failures) reporter.warn(`cleanup failed: ${f}`);
+  }
+}
+
+export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promise<BuildResult> {
+  const { def } = loaded;
+  const r = opts.reporter;
+  const names = outputNames(path.resolve(opts.outDir ?? def.output.dir), def.output.name ?? def.name);
+  return withCleanups(r, async (cleanups, signal) => {
+    const checkAbort = () => {
+      if (signal.aborted) throw new InterruptedError('SIGINT');
+    };
+    await assertEngine();
+    const builderImage = await ensureBuilderImage(r, cleanups);
+    checkAbort();
+    const base = await resolveBase(def.base, { reporter: r, cleanups, builderImage, definitionDir: loaded.dir, signal });
+    checkAbort();
+
+    mkdirSync(cacheDir('builds'), { recursive: true });
+    const work = mkdtempSync(path.join(cacheDir('builds'), `${def.name}-`));
+    cleanups.push(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
+    const hostImage = path.join(work, 'work.img');
+    const copy = r.step('working copy of the base');
+    copyFileSync(base.image, hostImage, constants.COPYFILE_FICLONE);
+    copy.done();
+    checkAbort();
+
+    const c = await startBuildContainer(
+      builderImage,
+      [
+        { host: work, container: '/build' },
+        { host: path.join(projectRoot, 'builder'), container: '/pibake', readOnly: true },
+        { host: names.dir, container: '/out' },
+      ],
+      cleanups,
+      { name: `pibake-build-${def.name}-${process.pid}`, debug: r.debug },
+    );
+    mkdirSync(names.dir, { recursive: true });
+    const session = new ImageSession(c, hostImage);
+    const open = r.step('open the image (rootfs loop mount, bootfs via mtools)');
+    await session.open(def.output.extra_space_mb, cleanups);
+    open.done(`p1 @${session.layout.boot.start}, p2 @${session.layout.root.start}, disk id ${session.layout.diskId}`);
+
+    const stageReports: { name: string; duration_ms: number; changed: string[] }[] = [];
+    const stageDurations: Record<string, number> = {};
+    for (const stage of stages) {
+      const cfg = (def.stages as Record<string, unknown>)[stage.name];
+      if (cfg === undefined) continue;
+      checkAbort();
+      const changed = new Set<string>();
+      const ctx = createStageContext(c, (m) => r.info(`${stage.name}: ${m}`), changed);
+      ctx.hostArtifact = async (name) => {
+        if (name === 'im-bundle') return ensureImBundle('arm64', r);
+        throw new PibakeError('stage', 'E_ARTIFACT', `unknown artifact ${name}`);
+      };
+      const s = r.step(`stage ${stage.name}: ${stage.description}`);
+      try {
+        await stage.apply(ctx, cfg as never);
+      } catch (e) {
+        s.fail();
+        if (signal.aborted) throw new InterruptedError('SIGINT');
+        throw new StageError(stage.name, e);
+      }
+      const ms = s.done();
+      stageDurations[stage.name] = ms;
+      stageReports.push({ name: stage.name, duration_ms: ms, changed: [...changed].sort() });
+    }
+
+    const pk = await c.exec(['dpkg-query', '--admindir=/target/var/lib/dpkg', '-W', '-f', '${Package}\t${Version}\n']);
+    const packages = pk.stdout.trim().split('\n').map((l) => {
+      const [name, version] = l.split('\t');
+      return { name, version };
+    });
+    const close = r.step('close the image (fresh FAT with the same label and id, unmount, detach)');
+    await session.close();
+    close.done();
+    checkAbort();
+
+    await writeOutputs(
+      c,
+      names,
+      def.output.xz_level,
+      (facts) => ({
+        builder: { name: 'pibake', version: builderVersion },
+        created: new Date().toISOString(),
+        definition: { file: path.relative(process.cwd(), loaded.file), name: def.name, sha256: loaded.hash },
+        base: { kind: base.kind, digest: base.digest, ...(base.info ? { info: base.info } : {}) },
+        image: { file: path.basename(names.xz), sha256: facts.sha256, xz_bytes: facts.xzBytes, raw_bytes: facts.rawBytes, disk_id: session.layout.diskId, bmap: path.basename(names.bmap) },
+        stages: stageReports,
+        packages,
+      }),
+      hostImage,
+      r,
+      cleanups,
+    );
+    return { image: names.xz, manifest: names.manifest, stageDurations };
+  });
+}

@@ -1,0 +1,98 @@
+// The pibake command line (yargs): build, validate, plan, verify, doctor, schema. Exit codes: 0 ok, 1 failed, 2 bad input.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadDefinition } from './definition/load.ts';
+import { definitionJsonSchema } from './definition/schema.ts';
+import { formatError, PibakeError } from './errors.ts';
+import { createReporter } from './reporter.ts';
+import { build } from './build.ts';
+import { plan } from './plan.ts';
+import { doctorChecks, formatChecks } from './cli/doctor.ts';
+
+async function run(fn: () => Promise<number | void>): Promise<never> {
+  try {
+    const code = await fn();
+    process.exit(code ?? 0);
+  } catch (e) {
+    process.stderr.write(formatError(e) + '\n');
+    process.exit(e instanceof PibakeError ? e.exitCode : 1);
+  }
+}
+
+const definitionArg = (y: any) => y.positional('definition', { type: 'string', describe: 'image definition (YAML), e.g. images/im-server.yaml', demandOption: true });
+
+await yargs(hideBin(process.argv))
+  .scriptName('pibake')
+  .usage('$0 <command> [options]\n\nDeclarative Raspberry Pi OS image builder.')
+  .option('verbose', { alias: 'v', type: 'boolean', describe: 'log every command and the bootstrap output' })
+  .command(
+    'build <definition>',
+    'build the image a definition describes (needs root and a Docker engine)',
+    (y) => definitionArg(y).option('out', { type: 'string', describe: 'output directory (default: output.dir of the definition)' }),
+    (a) =>
+      run(async () => {
+        const loaded = loadDefinition(a.definition as string);
+        const reporter = createReporter({ verbose: a.verbose as boolean });
+        const res = await build(loaded, { reporter, outDir: a.out as string | undefined });
+        process.stdout.write(`${res.image}\n`);
+      }),
+  )
+  .command(
+    'validate <definition>',
+    'check a definition; one line per problem (file:line:col), exit 2 when there is any',
+    definitionArg,
+    (a) =>
+      run(async () => {
+        const l = loadDefinition(a.definition as string);
+        process.stdout.write(`${a.definition}: valid (${Object.keys(l.def.stages).length} stages, definition sha256 ${l.hash.slice(0, 12)})\n`);
+      }),
+  )
+  .command('plan <definition>', 'list what each stage will change (no Docker, no root)', definitionArg, (a) =>
+    run(async () => {
+      process.stdout.write((await plan(loadDefinition(a.definition as string))) + '\n');
+    }),
+  )
+  .command(
+    'verify <image>',
+    'boot an image under qemu-system-aarch64 and check that every stage is live',
+    (y) =>
+      y
+        .positional('image', { type: 'string', describe: 'image.img or image.img.xz', demandOption: true })
+        .option('definition', { type: 'string', describe: 'definition the image was built from (its stages declare the checks)' })
+        .option('compare-base', { type: 'boolean', describe: 'also boot the unmodified base and compare boot times' })
+        .option('timeout', { type: 'number', default: 600, describe: 'seconds before the boot is given up' })
+        .option('report', { type: 'string', describe: 'directory for report.json and the console log (default: next to the image)' }),
+    (a) =>
+      run(async () => {
+        const { verifyCommand } = await import('./verify/command.ts');
+        return verifyCommand({
+          image: a.image as string,
+          definition: a.definition as string | undefined,
+          compareBase: Boolean(a['compare-base']),
+          timeoutSec: a.timeout as number,
+          reportDir: a.report as string | undefined,
+          verbose: Boolean(a.verbose),
+        });
+      }),
+  )
+  .command('doctor', 'check this machine: engine, binfmt, tools, disk space; prints the fixes', {}, () =>
+    run(async () => {
+      const checks = await doctorChecks();
+      process.stdout.write(formatChecks(checks) + '\n');
+      return checks.every((c) => c.ok) ? 0 : 1;
+    }),
+  )
+  .command('schema', 'print the JSON Schema of image definitions (for editors)', {}, () =>
+    run(async () => {
+      process.stdout.write(JSON.stringify(definitionJsonSchema(), null, 2) + '\n');
+    }),
+  )
+  .demandCommand(1, 'give a command: build, validate, plan, verify, doctor or schema')
+  .strict()
+  .fail((msg, err, y) => {
+    if (err) throw err;
+    process.stderr.write(`pibake: ${msg}\n  hint: pibake --help\n`);
+    process.exit(2);
+  })
+  .help()
+  .parseAsync();
