@@ -20,6 +20,7 @@ export interface BootOptions {
   stageChecks: SourcedCheck[];
   /** 'auto': add the IM server checks when its unit file is in the image */
   imChecks: boolean | 'auto';
+  imPort: number; // the server's port in the guest (forwarded from a free host port)
   outDir: string;
   timeoutSec: number;
   checkTimeoutSec: number;
@@ -49,9 +50,12 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   cleanups.add(`remove ${work}`, () => rm(work, { recursive: true, force: true }));
 
   const withIm = o.imChecks === 'auto' ? await imageHasUnit(img, IM_UNIT) : o.imChecks;
+  // stage checks win: a built-in IM row is dropped when a stage already checks the same thing (e.g. *.healthz)
+  const stageIds = o.stageChecks.map((c) => c.id);
+  const covered = (id: string): boolean => stageIds.some((s) => s.split('.').pop() === id.split('.').pop() || (id === 'im.unit-active' && /\.active$/.test(s) && s.startsWith('im')));
   const checks = validateChecks([
     ...bootChecks().map((c) => ({ ...c, source: 'builtin' })),
-    ...(withIm ? imChecks().map((c) => ({ ...c, source: 'builtin' })) : []),
+    ...(withIm ? imChecks().filter((c) => !covered(c.id)).map((c) => ({ ...c, source: 'builtin' })) : []),
     ...o.stageChecks,
   ]);
 
@@ -60,15 +64,15 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const initrd = join(work, 'initrd.gz');
   await writeFile(initrd, await buildInitramfs({ busybox: kit.busybox, modules: media.modules, checks, checkTimeoutSec: o.checkTimeoutSec, modulesDisk: !!media.modulesDisk }));
 
-  const consoleLog = join(o.outDir, `${o.role}-console.log`);
-  const resultsFile = join(o.outDir, `${o.role}-guest-results.jsonl`);
+  const consoleLog = join(o.outDir, `verify-${o.role}-console.log`);
+  const resultsFile = join(o.outDir, `verify-${o.role}-guest-results.jsonl`);
   await writeFile(consoleLog, '');
   await writeFile(resultsFile, '');
   const port = await freePort();
   const httpBase = `http://127.0.0.1:${port}`;
   const cmdline = guestCmdline(media.cmdlineTxt, `/dev/vda${img.root.number}`);
   log(`booting ${o.role} under qemu (TCG, 2 vCPUs, 1 GiB); console: ${consoleLog}`);
-  const qemu = startQemu({ kernel: media.kernel, initrd, cmdline, image: img.path, modulesDisk: media.modulesDisk, consoleLog, resultsFile, hostPort: port });
+  const qemu = startQemu({ kernel: media.kernel, initrd, cmdline, image: img.path, modulesDisk: media.modulesDisk, consoleLog, resultsFile, hostPort: port, guestPort: o.imPort });
   cleanups.add('stop qemu', () => qemu.stop());
 
   let qemuExit: { code?: number; stderr: string } | undefined;

@@ -1,17 +1,11 @@
-// Known verify failures: one clear line plus a hint, printed without a stack trace.
-export class VerifyError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string) {
-    super(message);
-    this.name = 'VerifyError';
-    this.code = code;
-    this.hint = hint;
-  }
-}
+// Known verify failures: pibake errors (one line + hint, no stack), bad input exits 2, everything else 1.
+import { PibakeError } from '../errors.ts';
 
-/** One line for the user: the message and the hint. */
-export function describeError(err: unknown): string {
-  if (err instanceof VerifyError) return `pibake verify: ${err.message}\n  hint: ${err.hint}`;
-  return `pibake verify: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+export { formatError as describeError } from '../errors.ts';
+
+export class VerifyError extends PibakeError {
+  constructor(code: string, message: string, hint: string) {
+    super(code === 'input' || code === 'check' ? 'config' : 'tool', `E_VERIFY_${code.toUpperCase()}`, message, hint);
+    this.name = 'VerifyError';
+  }
 }

@@ -12,6 +12,7 @@ import type { VerifyReport } from './report.ts';
 export { formatReport } from './report.ts';
 export type { VerifyReport, BootReport, CheckResult } from './report.ts';
 export { describeError, VerifyError } from './errors.ts';
+export { verifyCommand } from './command.ts';
 
 export interface VerifyOptions {
   image: string; // .img or .img.xz
@@ -37,15 +38,19 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
   const cleanups = new Cleanups();
   try {
     let stageChecks: SourcedCheck[] = [];
+    let imChecks: boolean | 'auto' = o.imChecks ?? 'auto';
+    let imPort = 8080;
     if (o.definition) {
-      const def = await loadDefinitionForVerify(o.definition);
+      const def = loadDefinitionForVerify(o.definition);
       stageChecks = collectStageChecks(def.stages, def.configs);
       log(`${stageChecks.length} checks from the stages of ${o.definition}`);
+      if (o.imChecks === undefined) imChecks = def.imPort !== undefined;
+      imPort = def.imPort ?? imPort;
     }
     stageChecks.push(...(o.extraChecks ?? []).map((c) => ({ ...c, source: 'extra' })));
     const common = { outDir, timeoutSec: o.timeoutSec ?? 900, checkTimeoutSec: o.checkTimeoutSec ?? 180, log, cleanups };
-    const boots = [await bootAndVerify({ ...common, image: o.image, role: 'image', stageChecks, imChecks: o.imChecks ?? 'auto' })];
-    if (o.compareBase) boots.push(await bootAndVerify({ ...common, image: o.baseImage!, role: 'base', stageChecks: [], imChecks: false }));
+    const boots = [await bootAndVerify({ ...common, image: o.image, role: 'image', stageChecks, imChecks, imPort })];
+    if (o.compareBase) boots.push(await bootAndVerify({ ...common, image: o.baseImage!, role: 'base', stageChecks: [], imChecks: false, imPort }));
     const report: VerifyReport = {
       ok: boots.every((b) => b.checks.every((c) => c.status !== 'fail')),
       startedAt: new Date(started).toISOString(),

@@ -1,8 +1,9 @@
 // The verify kit, made on the host without emulation and cached: arm64 busybox-static, and Debian's arm64 kernel on demand.
 import { createHash } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+
 import { join } from 'node:path';
+import { cacheDir } from '../paths.ts';
 import { run } from './exec.ts';
 import { hostMirror, PrivateApt } from './apt-private.ts';
 import { indexModuleTree, type ModuleIndex } from './kernel-modules.ts';
@@ -22,9 +23,6 @@ export interface DebianKernel {
   index: ModuleIndex;
 }
 
-export function cacheRoot(): string {
-  return process.env.PIBAKE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pibake');
-}
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
@@ -48,7 +46,7 @@ async function buildOnce(final: string, build: (tmp: string) => Promise<void>): 
 async function kitDir(): Promise<{ dir: string; apt: PrivateApt; suite: string; mirror: Awaited<ReturnType<typeof hostMirror>> }> {
   const mirror = await hostMirror();
   const key = createHash('sha256').update(`${KIT_FORMAT}:${mirror.suite}:arm64`).digest('hex').slice(0, 12);
-  const dir = join(cacheRoot(), 'verify-kit', key);
+  const dir = cacheDir('verify-kit', key);
   return { dir, apt: new PrivateApt(join(dir, 'apt')), suite: mirror.suite, mirror };
 }
 
