@@ -97,11 +97,10 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
       if (cfg === undefined) continue;
       checkAbort();
       const changed = new Set<string>();
-      const ctx = createStageContext(c, (m) => r.info(`${stage.name}: ${m}`), changed);
-      ctx.hostArtifact = async (name) => {
+      const ctx = createStageContext(c, (m) => r.info(`${stage.name}: ${m}`), changed, async (name) => {
         if (name === 'im-bundle') return ensureImBundle('arm64', r);
         throw new PibakeError('stage', 'E_ARTIFACT', `unknown artifact ${name}`);
-      };
+      });
       const s = r.step(`stage ${stage.name}: ${stage.description}`);
       try {
         await stage.apply(ctx, cfg as never);

@@ -19,7 +19,12 @@ export function imagePath(p: string): string {
   return n;
 }
 
-export function createStageContext(c: BuildContainer, note: (m: string) => void, changed: Set<string>): StageContext {
+export function createStageContext(
+  c: BuildContainer,
+  note: (m: string) => void,
+  changed: Set<string>,
+  hostArtifact: StageContext['hostArtifact'],
+): StageContext {
   let aptUpdated = false;
   const ids = async () => ({
     users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
@@ -59,6 +64,7 @@ export function createStageContext(c: BuildContainer, note: (m: string) => void,
       changed.add(abs);
     },
     render: renderTemplate,
+    hostArtifact,
     async copyIn(hostPath, p, attrs = {}) {
       const abs = imagePath(p);
       const { uid, gid } = await owner(attrs);

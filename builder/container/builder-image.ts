@@ -61,7 +61,7 @@ export async function ensureBuilderImage(reporter: Reporter, cleanups: CleanupSt
       hint: 'debootstrap needs root and the Debian archive; run `pibake doctor`',
     });
     const tar = execa('tar', ['--numeric-owner', '--xattrs', '-C', rootfs, '-c', '.'], { buffer: false, encoding: 'buffer' });
-    const stream = await docker().importImage(tar.stdout as any, { repo: tag.split(':')[0], tag: tag.split(':')[1] } as any);
+    const stream: NodeJS.ReadableStream = await (docker() as any).importImage(tar.stdout, { repo: tag.split(':')[0], tag: tag.split(':')[1] });
     await new Promise<void>((resolve, reject) => docker().modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
     await tar;
   } catch (e) {

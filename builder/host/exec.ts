@@ -25,7 +25,7 @@ export async function hostExec(argv: string[], opts: HostExecOptions = {}): Prom
   });
   opts.debug?.(`host: ${cmd} (${Date.now() - started} ms, exit ${r.exitCode})`);
   if (r.exitCode !== 0 || r.failed) {
-    throw new ToolError(cmd, r.exitCode, String(r.stderr ?? '') || r.message, opts.hint);
+    throw new ToolError(cmd, r.exitCode, String(r.stderr ?? '') || (r.message ?? ''), opts.hint);
   }
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }

@@ -6,5 +6,5 @@ export function singleFileTar(name: string, content: Buffer, mode: number, uid: 
   const p = pack();
   p.entry({ name: name.replace(/^\/+/, ''), mode, uid, gid, mtime: new Date(), type: 'file' }, content);
   p.finalize();
-  return p;
+  return p as unknown as Readable;
 }

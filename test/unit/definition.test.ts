@@ -1,0 +1,80 @@
+// Definition loading: the default image validates with the seed's values; broken input gives one positioned line per problem.
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { loadDefinition, parseDefinition } from '../../builder/definition/load.ts';
+import { ConfigError } from '../../builder/errors.ts';
+import { didYouMean } from '../../builder/definition/locate.ts';
+
+const problemsOf = (yaml: string) => {
+  try {
+    parseDefinition(yaml, 'x.yaml');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+};
+
+describe('image definition', () => {
+  it('loads the default image with every seed optimization and fills defaults', () => {
+    const { def } = loadDefinition('images/im-server.yaml');
+    expect(def.base.bootstrap?.suite).toBe('trixie');
+    expect(def.stages.sysctl?.values).toEqual({
+      'net.core.rmem_max': 16777216,
+      'net.core.wmem_max': 16777216,
+      'net.ipv4.tcp_rmem': '4096 87380 16777216',
+      'net.ipv4.tcp_wmem': '4096 87380 16777216',
+    });
+    expect(def.stages.services?.disable).toEqual(expect.arrayContaining(['bluetooth.service', 'cups.service']));
+    expect(def.stages.fstab?.root_options).toEqual(['noatime', 'nodiratime']);
+    expect(def.stages.packages?.install).toContain('htop');
+    const rule = def.stages.logrotate!.rules[0]!;
+    expect([rule.frequency, rule.rotate, rule.compress, rule.missingok, rule.notifempty]).toEqual(['weekly', 4, true, true, true]);
+    expect(def.stages.cron!.jobs[0]!.schedule).toBe('0 2 * * *');
+    expect(def.stages['im-server']).toMatchObject({ log_level: 'info', max_threads: 50 });
+    expect(def.stages.journald?.storage).toBe('volatile');
+    expect(def.output).toEqual({ dir: 'out', xz_level: 6, extra_space_mb: 256 });
+  });
+
+  it('reports every problem at once, each with file:line:col and the field', () => {
+    const problems = problemsOf(['name: im', 'base:', '  bootstrap:', '    hostnme: pi', 'stages:', '  sysctl:', '    values:', '      net.core.rmem_max: [1]', '  fstab:', '    root_options: noatime', ''].join('\n'));
+    expect(problems).toEqual([
+      'x.yaml:4:5 base.bootstrap.hostnme: unknown field; did you mean "hostname"?',
+      'x.yaml:8:26 stages.sysctl.values["net.core.rmem_max"]: expected number or string',
+      'x.yaml:10:19 stages.fstab.root_options: expected array, got a string',
+    ]);
+  });
+
+  it('points a missing required field at its parent and names unknown stages with a suggestion', () => {
+    const problems = problemsOf('base:\n  file: a.img\nstages:\n  zramm: {}\n');
+    expect(problems).toContain('x.yaml:1:1 name: expected string, got nothing (the field is required)');
+    expect(problems).toContain('x.yaml:4:3 stages.zramm: unknown field; did you mean "zram"?');
+  });
+
+  it('requires exactly one base source and a digest with url', () => {
+    expect(problemsOf('name: a\nbase:\n  file: a.img\n  url: https://x/y.img.xz\n')[0]).toMatch(/give exactly one of bootstrap, file, url/);
+    expect(problemsOf('name: a\nbase:\n  url: https://x/y.img.xz\n')).toEqual(['x.yaml:3:3 base.sha256: url needs sha256 (the digest of the downloaded file)']);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(problemsOf('name: a\nbase: [\n')[0]).toMatch(/^x\.yaml:\d+:\d+ YAML: /);
+  });
+
+  it('suggests near keys only', () => {
+    expect(didYouMean('sysclt', ['sysctl', 'services'])).toBe('sysctl');
+    expect(didYouMean('frobnicate', ['sysctl', 'services'])).toBeUndefined();
+  });
+
+  it('pibake validate prints one line per problem, exits 2, no stack trace', () => {
+    const r = spawnSync('./pibake', ['validate', 'test/fixtures/broken.yaml'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
+    expect(lines.length).toBe(7);
+    for (const l of lines) expect(l).toMatch(/^test\/fixtures\/broken\.yaml:\d+:\d+ \S+: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('pibake validate accepts the default image', () => {
+    expect(execFileSync('./pibake', ['validate', 'images/im-server.yaml'], { encoding: 'utf8' })).toMatch(/valid \(9 stages/);
+  });
+});

@@ -1,0 +1,133 @@
+// Stages against a recording fake context: what each writes, with which mode and owner, and the real tools' verdicts.
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FakeContext } from '../support/fake-context.ts';
+import { loadDefinition } from '../../builder/definition/load.ts';
+import { mergeRootOptions } from '../../stages/fstab.ts';
+import sysctl from '../../stages/sysctl.ts';
+import services from '../../stages/services.ts';
+import fstab from '../../stages/fstab.ts';
+import logrotate from '../../stages/logrotate.ts';
+import cron from '../../stages/cron.ts';
+import journald from '../../stages/journald.ts';
+import zram from '../../stages/zram.ts';
+import imServer from '../../stages/im-server.ts';
+
+const def = loadDefinition('images/im-server.yaml').def;
+const PIOS_FSTAB = 'proc            /proc           proc    defaults          0       0\nPARTUUID=076328ed-01  /boot/firmware  vfat    defaults          0       2\nPARTUUID=076328ed-02  /               ext4    defaults,noatime  0       1\n';
+
+describe('fstab', () => {
+  it('adds nodiratime to the root line, keeps PARTUUID and other options, and is idempotent', () => {
+    const once = mergeRootOptions(PIOS_FSTAB, ['noatime', 'nodiratime']);
+    expect(once.after.split(/\s+/)).toEqual(['PARTUUID=076328ed-02', '/', 'ext4', 'defaults,noatime,nodiratime', '0', '1']);
+    expect(once.text.split('\n')[1]).toBe(PIOS_FSTAB.split('\n')[1]);
+    expect(mergeRootOptions(once.text, ['noatime', 'nodiratime']).text).toBe(once.text);
+  });
+  it('fails clearly without a root line', () => {
+    expect(() => mergeRootOptions('proc /proc proc defaults 0 0\n', ['noatime'])).toThrow(/no line for the root filesystem/);
+  });
+  it('writes the merged fstab through the context', async () => {
+    const ctx = new FakeContext({ '/etc/fstab': PIOS_FSTAB });
+    await fstab.apply(ctx, def.stages.fstab!);
+    expect(ctx.files.get('/etc/fstab')!.content).toMatch(/^PARTUUID=076328ed-02\s+\/\s+ext4\s+defaults,noatime,nodiratime\s+0\s+1$/m);
+  });
+});
+
+describe('sysctl', () => {
+  it('writes the seed TCP buffers as a drop-in that sysctl parses', async () => {
+    const ctx = new FakeContext();
+    await sysctl.apply(ctx, def.stages.sysctl!);
+    const f = ctx.files.get('/etc/sysctl.d/90-pibake-network.conf')!;
+    expect(f.attrs).toEqual({ mode: 0o644, owner: 'root', group: 'root' });
+    const kv = Object.fromEntries(f.content.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' = ')));
+    expect(kv).toEqual({ 'net.core.rmem_max': '16777216', 'net.core.wmem_max': '16777216', 'net.ipv4.tcp_rmem': '4096 87380 16777216', 'net.ipv4.tcp_wmem': '4096 87380 16777216' });
+    const checks = sysctl.verify!(def.stages.sysctl!);
+    expect(checks.map((c) => c.id)).toEqual(['sysctl.net.core.rmem_max', 'sysctl.net.core.wmem_max', 'sysctl.net.ipv4.tcp_rmem', 'sysctl.net.ipv4.tcp_wmem']);
+    expect(checks[2]!.guest).toContain('/proc/sys/net/ipv4/tcp_rmem');
+  });
+});
+
+describe('services', () => {
+  it('disables present units and reports absent ones without failing', async () => {
+    const ctx = new FakeContext({}, ['bluetooth.service', 'avahi-daemon.service']);
+    ctx.units.enabled.add('bluetooth.service');
+    await services.apply(ctx, def.stages.services!);
+    expect(ctx.units.enabled.has('bluetooth.service')).toBe(false);
+    expect(ctx.notes).toContain('cups.service is not in the image; nothing to disable');
+  });
+  it('a verify check fails for an enabled unit (real sh)', () => {
+    const [check] = services.verify!({ disable: ['x.service'], mask: [], enable: [] });
+    const fakeBin = mkdtempSync(path.join(os.tmpdir(), 'pibake-systemctl-'));
+    writeFileSync(path.join(fakeBin, 'systemctl'), '#!/bin/sh\n[ "$1" = is-enabled ] && echo enabled || echo inactive\n', { mode: 0o755 });
+    const r = spawnSync('sh', ['-c', check!.guest!], { env: { PATH: `${fakeBin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('enabled=enabled active=inactive\n');
+  });
+});
+
+describe('logrotate', () => {
+  it('renders the seed rule, which the real logrotate accepts and applies', async () => {
+    const ctx = new FakeContext();
+    await logrotate.apply(ctx, def.stages.logrotate!);
+    const text = ctx.files.get('/etc/logrotate.d/pibake-im')!.content;
+    for (const w of ['weekly', 'rotate 4', 'compress', 'missingok', 'notifempty']) expect(text).toMatch(new RegExp(`^\\s+${w}$`, 'm'));
+    expect(ctx.runs).toEqual([['logrotate', '-d', '/etc/logrotate.d/pibake-im']]);
+    // Run the real logrotate on the rendered rule, pointed at a temp log (su/create dropped: no such user here).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-lr-'));
+    mkdirSync(path.join(dir, 'log'));
+    writeFileSync(path.join(dir, 'log', 'access.log'), 'line\n');
+    const rule = text.replace('/var/log/pibake-im/access.log', path.join(dir, 'log', 'access.log')).replace(/^\s+(su|create|postrotate|endscript|sharedscripts).*$/gm, '').replace(/^\s+systemctl.*$/m, '');
+    writeFileSync(path.join(dir, 'rule'), rule);
+    execFileSync('logrotate', ['-f', '-s', path.join(dir, 'state'), path.join(dir, 'rule')]);
+    expect(execFileSync('ls', [path.join(dir, 'log')], { encoding: 'utf8' }).split('\n')).toContain('access.log.1.gz');
+  });
+});
+
+describe('cron', () => {
+  it('writes a file cron accepts: dot-free name, mode 0644, root-owned, final newline, 02:00 daily', async () => {
+    const ctx = new FakeContext();
+    await cron.apply(ctx, def.stages.cron!);
+    const [[name, f]] = [...ctx.files.entries()];
+    expect(name).toBe('/etc/cron.d/pibake-im-backup');
+    expect(f.attrs).toEqual({ mode: 0o644, owner: 'root', group: 'root' });
+    expect(f.content.endsWith('\n')).toBe(true);
+    const job = f.content.split('\n').find((l) => /^\d/.test(l))!;
+    expect(job.split(/\s+/).slice(0, 6)).toEqual(['0', '2', '*', '*', '*', 'pibake-im']);
+  });
+});
+
+describe('journald, zram, im-server', () => {
+  it('journald goes volatile with a cap', async () => {
+    const ctx = new FakeContext();
+    await journald.apply(ctx, def.stages.journald!);
+    expect(ctx.files.get('/etc/systemd/journald.conf.d/90-pibake.conf')!.content).toMatch(/^Storage=volatile$[\s\S]*^RuntimeMaxUse=32M$/m);
+  });
+  it('zram uses zram-tools on a Debian base and rpi-swap on Pi OS', async () => {
+    const debian = new FakeContext();
+    await zram.apply(debian, def.stages.zram!);
+    expect(debian.installed).toEqual(['zram-tools']);
+    expect(debian.files.get('/etc/default/zramswap')!.content).toMatch(/^ALGO=zstd$[\s\S]*^PERCENT=50$/m);
+    expect(debian.units.enabled.has('zramswap.service')).toBe(true);
+    const pios = new FakeContext({ '/etc/rpi/swap.conf': '[Main]\nMechanism=auto\n' }, ['dphys-swapfile.service']);
+    await zram.apply(pios, def.stages.zram!);
+    expect(pios.installed).toEqual([]);
+    expect(pios.files.get('/etc/rpi/swap.conf.d/90-pibake.conf')!.content).toMatch(/^Mechanism=zram$/m);
+  });
+  it('im-server writes config with the seed knobs, a hardened unit, and enables it', async () => {
+    const ctx = new FakeContext();
+    await imServer.apply(ctx, { ...def.stages['im-server']!, admin: { name: 'admin', password_hash: 'scrypt$abc' } });
+    const cfg = ctx.files.get('/etc/pibake-im/config.yaml')!;
+    expect(cfg.attrs).toEqual({ mode: 0o640, owner: 'root', group: 'pibake-im' });
+    expect(cfg.content).toMatch(/^logging:\n  level: info$/m);
+    expect(cfg.content).toMatch(/^threading:\n  max_threads: 50$/m);
+    const unit = ctx.files.get('/etc/systemd/system/pibake-im.service')!.content;
+    for (const d of ['User=pibake-im', 'StateDirectory=pibake-im', 'ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'MemoryMax=256M', 'Restart=on-failure'])
+      expect(unit).toMatch(new RegExp(`^${d}$`, 'm'));
+    expect(ctx.units.enabled.has('pibake-im.service')).toBe(true);
+    expect(ctx.copies).toEqual([{ from: '/fake/im-bundle', to: '/opt/pibake-im' }]);
+    expect(ctx.runs.some((r) => r[0] === 'systemd-analyze' && r[1] === 'verify')).toBe(true);
+  });
+});
