@@ -10,6 +10,7 @@ export function guestCmdline(cmdlineTxt: string | undefined, rootDevice: string)
     'rw',
     'panic=-1',
     'systemd.firstboot=off', // no interactive first-boot prompts on the serial console
+    'net.ifnames=0', // the virtio NIC is eth0, as the Pi's own NIC is, so the image's network config applies
     ...kept,
   ].join(' ');
 }

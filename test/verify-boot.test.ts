@@ -1,0 +1,68 @@
+// Real qemu boots (no mocks): the base image reaches multi-user with the built-in rows passing, a must-fail check
+// fails on its own row, a too-short timeout ends with the console tail and no qemu left, a built image passes.
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { formatReport, verifyImage } from '../builder/verify/index.ts';
+import { ensureKit } from '../builder/verify/kit.ts';
+
+const BASE = process.env.PIBAKE_VERIFY_BASE ?? '/var/tmp/pibake-dev/base.img';
+const BUILT = process.env.PIBAKE_VERIFY_IMAGE ?? 'out/im-server.img.xz';
+const log = (m: string) => process.stderr.write(`  verify: ${m}\n`);
+const outDir = () => mkdtemp(join(tmpdir(), 'verify-test-'));
+const qemuRunningFor = async (dir: string) => (await execa('pgrep', ['-f', `qemu-system-aarch64.*${dir}`], { reject: false })).stdout.trim();
+
+describe('verify kit', () => {
+  it('provides an arm64 busybox-static made without emulation', async () => {
+    const kit = await ensureKit(log);
+    const { stdout } = await execa('file', ['-b', kit.busybox]);
+    expect(stdout).toMatch(/ARM aarch64.*statically linked/);
+  });
+});
+
+describe.skipIf(!existsSync(BASE))('boot of the base image', () => {
+  it('reaches multi-user with the built-in rows passing; a must-fail check fails on its own row', async () => {
+    const report = await verifyImage({
+      image: BASE,
+      outDir: await outDir(),
+      timeoutSec: 600,
+      log,
+      extraChecks: [
+        { id: 'test.must-pass', title: 'a check that passes', guest: 'echo "kernel $(uname -r)"; test -d /proc/sys' },
+        { id: 'test.must-fail', title: 'a check that must fail', guest: 'echo "swappiness $(cat /proc/sys/vm/swappiness)"; test "$(cat /proc/sys/vm/swappiness)" = 12345' },
+      ],
+    });
+    process.stderr.write(formatReport(report) + '\n');
+    const rows = new Map(report.boots[0]!.checks.map((c) => [c.id, c]));
+    for (const id of ['boot.multi-user', 'boot.no-failed-units', 'timing.boot-to-multi-user', 'test.must-pass']) expect(rows.get(id)?.status, `${id}: ${rows.get(id)?.detail}`).toBe('pass');
+    expect(rows.get('test.must-fail')).toMatchObject({ status: 'fail', source: 'extra' });
+    expect(rows.get('test.must-fail')!.detail).toMatch(/exit 1; swappiness \d+/);
+    expect(report.ok).toBe(false);
+    expect(report.boots[0]!.timings.multiUserSec).toBeGreaterThan(1);
+    const written = JSON.parse(await readFile(report.reportFile, 'utf8'));
+    expect(written.boots[0].checks).toHaveLength(report.boots[0]!.checks.length);
+  });
+
+  it('gives up after the timeout with the console tail, and leaves no qemu behind', async () => {
+    const dir = await outDir();
+    const report = await verifyImage({ image: BASE, outDir: dir, timeoutSec: 8, log });
+    const boot = report.boots[0]!;
+    expect(report.ok).toBe(false);
+    expect(boot.checks.find((c) => c.id === 'boot.multi-user')?.detail).toMatch(/did not finish within 8 s/);
+    expect(boot.consoleTail).toBeTruthy();
+    expect(await qemuRunningFor(dir)).toBe('');
+  });
+});
+
+describe.skipIf(!existsSync(BUILT))('boot of a built image', () => {
+  it('proves every stage of the definition live', async () => {
+    const report = await verifyImage({ image: BUILT, definition: 'images/im-server.yaml', outDir: await outDir(), timeoutSec: 900, log });
+    process.stderr.write(formatReport(report) + '\n');
+    const failing = report.boots[0]!.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.detail}`);
+    expect(failing).toEqual([]);
+    expect(report.boots[0]!.checks.some((c) => c.source.startsWith('stage:'))).toBe(true);
+  });
+});
