@@ -51,7 +51,7 @@ chroot-release) # undo chroot-prepare; safe to run twice
   if [ -e "$target/usr/sbin/policy-rc.d.pibake-orig" ]; then mv -f "$target/usr/sbin/policy-rc.d.pibake-orig" "$target/usr/sbin/policy-rc.d"; else rm -f "$target/usr/sbin/policy-rc.d"; fi
   if [ -e "$target/etc/resolv.conf.pibake-orig" ] || [ -L "$target/etc/resolv.conf.pibake-orig" ]; then rm -f "$target/etc/resolv.conf"; mv "$target/etc/resolv.conf.pibake-orig" "$target/etc/resolv.conf"; fi
   rm -rf "$target"/var/lib/apt/lists/* "$target"/var/cache/apt/archives/*.deb "$target"/var/cache/apt/*.bin "$target"/tmp/* 2>/dev/null || true
-  for m in run dev sys proc; do mountpoint -q "$target/$m" && umount -R "$target/$m"; done
+  for m in run dev sys proc; do if mountpoint -q "$target/$m"; then umount -R "$target/$m" 2>/dev/null || umount -R -l "$target/$m"; fi; done
   true
   ;;
 unmount) # release everything; safe on a half-open session

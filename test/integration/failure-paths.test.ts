@@ -1,0 +1,50 @@
+// A stage that fails and a build interrupted with SIGINT both exit non-zero with one line and leave nothing behind.
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { leftovers } from '../support/leaks.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function runBuild(def: string, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(path.join(root, 'pibake'), ['build', def], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr, () => p.kill('SIGINT'));
+    });
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('pibake:'));
+
+describe('failure paths', () => {
+  it('a failing stage: exit 1, one error line naming the stage and the tool, nothing left behind', async () => {
+    const { code, stderr } = await runBuild('test/fixtures/failing-stage.yaml');
+    expect(code).toBe(1);
+    const errs = errorLines(stderr);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/^pibake: stage packages: `chroot .*apt-get install .*pibake-no-such-package` failed \(exit 100\): .*pibake-no-such-package/s);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(leftovers(path.join(root, 'out/test-failing'))).toEqual([]);
+    const out = path.join(root, 'out/test-failing');
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('SIGINT in the middle of a stage: exit 130, one line, nothing left behind', async () => {
+    let sent = false;
+    const { code, stderr } = await runBuild('test/fixtures/interrupt.yaml', (text, kill) => {
+      if (!sent && text.includes('▶ stage packages')) {
+        sent = true;
+        setTimeout(kill, 4000);
+      }
+    });
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
+    expect(errorLines(stderr)).toEqual(['pibake: interrupted by SIGINT; everything acquired was released']);
+    expect(leftovers(path.join(root, 'out/test-interrupt'))).toEqual([]);
+  });
+});

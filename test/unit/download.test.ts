@@ -1,0 +1,62 @@
+// Downloads against a real local HTTP server: progress, resume with Range after a broken connection, digest check.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { download } from '../../builder/base/download.ts';
+import { createReporter } from '../../builder/reporter.ts';
+import { PibakeError } from '../../builder/errors.ts';
+
+const body = randomBytes(3 << 20);
+const digest = createHash('sha256').update(body).digest('hex');
+const ranges: string[] = [];
+let breakFirst = true;
+let server: http.Server;
+let base: string;
+
+beforeAll(async () => {
+  process.env.PIBAKE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pibake-cache-'));
+  server = http.createServer((req, res) => {
+    const range = req.headers.range;
+    ranges.push(range ?? 'none');
+    const start = range ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0;
+    res.writeHead(range ? 206 : 200, { 'content-length': body.length - start, ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+    if (breakFirst) {
+      breakFirst = false;
+      res.write(body.subarray(start, start + (1 << 20)), () => res.destroy());
+      return;
+    }
+    res.end(body.subarray(start));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => server.close());
+
+describe('download', () => {
+  it('resumes after a broken connection with a Range request and checks the digest', async () => {
+    const file = await download(`${base}/raspios.img.xz`, digest, createReporter({ quiet: true }));
+    expect(path.basename(file)).toBe(`${digest}.img.xz`);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(digest);
+    expect(ranges[0]).toBe('none');
+    expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+    expect(Number(ranges[1]!.slice(6, -1))).toBeGreaterThan(0);
+  });
+
+  it('uses the cache the second time (no request)', async () => {
+    const n = ranges.length;
+    await download(`${base}/raspios.img.xz`, digest, createReporter({ quiet: true }));
+    expect(ranges.length).toBe(n);
+  });
+
+  it('rejects a wrong digest with a config error and keeps no partial file', async () => {
+    const wrong = 'f'.repeat(64);
+    await expect(download(`${base}/other.img`, wrong, createReporter({ quiet: true }))).rejects.toThrow(PibakeError);
+    const dir = path.join(process.env.PIBAKE_CACHE!, 'downloads');
+    expect(readdirSync(dir).filter((f) => f.startsWith('fff'))).toEqual([]);
+    expect(existsSync(path.join(dir, `${wrong}.img.part`))).toBe(false);
+  });
+});
