@@ -41,7 +41,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   store.purgeExpiredTokens();
 
   const http = createServer(httpHandler(ctx, webDir));
-  http.keepAliveTimeout = 5000;
+  http.keepAliveTimeout = 65000; // longer than clients' idle reuse, so a reused socket is never closed under them
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(config.limits.max_frame_bytes * 4, 64 * 1024), perMessageDeflate: false });
   let nextId = 1;
   let connections = 0;

@@ -51,7 +51,7 @@ export async function startTestServer(extra: Record<string, any> = {}, command?:
     proc: null as any, output: () => out,
     async start() {
       const cmd = command ?? [NODE, join(IM_DIR, 'src/server-main.ts')];
-      srv.proc = spawn(cmd[0], [...cmd.slice(1), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIBAKE_IM_WEB_DIR: join(IM_DIR, 'dist/web') } });
+      srv.proc = spawn(cmd[0], [...cmd.slice(1), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
       srv.proc.stdout!.on('data', (d) => (out += d));
       srv.proc.stderr!.on('data', (d) => (out += d));
       const exited = new Promise((r) => srv.proc.once('exit', r));

@@ -1,0 +1,119 @@
+// Builds the self-contained /opt/pibake-im directory: pinned Node runtime, esbuild bundles, SQLite addon, web client, sh wrappers.
+// usage: scripts/node24 im/scripts/build-bundle.mjs --arch arm64|x64 --out <dir>
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, copyFileSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, chmodSync, utimesSync, mkdtempSync } from 'node:fs';
+import { join, resolve, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { buildWeb, IM_DIR } from './web-build.mjs';
+
+const NODE_VERSION = '24.22.3';
+const EPOCH = new Date('2000-01-01T00:00:00Z');
+
+function fail(msg) { process.stderr.write(`build-bundle: ${msg}\n`); process.exit(2); }
+
+function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--arch') out.arch = argv[++i];
+    else if (argv[i] === '--out') out.out = argv[++i];
+    else if (argv[i] === '--cache') out.cache = argv[++i];
+    else fail(`unknown argument ${argv[i]} — usage: build-bundle.mjs --arch arm64|x64 --out <dir> [--cache <dir>]`);
+  }
+  if (out.arch !== 'arm64' && out.arch !== 'x64') fail('--arch must be arm64 or x64');
+  if (!out.out) fail('--out <dir> is required');
+  return out;
+}
+
+const sha = (algo, file, enc = 'hex') => createHash(algo).update(readFileSync(file)).digest(enc);
+
+/** Fetches node-linux-<arch>@NODE_VERSION with npm pack into the cache and checks its sha512 against the registry's integrity. */
+function fetchNode(arch, cacheDir) {
+  const pkg = `node-linux-${arch}`;
+  mkdirSync(cacheDir, { recursive: true });
+  const tgz = join(cacheDir, `${pkg}-${NODE_VERSION}.tgz`);
+  const integrityFile = tgz + '.integrity';
+  if (!existsSync(tgz) || !existsSync(integrityFile)) {
+    const json = execFileSync('npm', ['pack', `${pkg}@${NODE_VERSION}`, '--json', '--pack-destination', cacheDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = JSON.parse(json)[0];
+    writeFileSync(integrityFile, info.integrity + '\n');
+  }
+  const integrity = readFileSync(integrityFile, 'utf8').trim();
+  const actual = 'sha512-' + sha('sha512', tgz, 'base64');
+  if (actual !== integrity) { rmSync(tgz); rmSync(integrityFile); fail(`${tgz} does not match the registry integrity ${integrity}; run again to refetch`); }
+  return { pkg, tgz, integrity };
+}
+
+/** esbuild plugin: the SQLite addon require becomes require('./better_sqlite3.node') next to the bundle. */
+const nativeAddon = {
+  name: 'native-addon',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, () => ({ path: './better_sqlite3.node', external: true }));
+  },
+};
+
+async function bundleJs(entry, outfile, arch) {
+  await build({
+    entryPoints: [join(IM_DIR, entry)], outfile, absWorkingDir: IM_DIR, bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    alias: { 'better-sqlite3': `better-sqlite3/${`linux-${arch}`}` },
+    external: ['bufferutil', 'utf-8-validate'],
+    plugins: [nativeAddon], legalComments: 'none', logLevel: 'error', minifySyntax: true,
+    banner: { js: "import { createRequire as __pibakeCreateRequire } from 'node:module'; const require = __pibakeCreateRequire(import.meta.url);" },
+  });
+}
+
+const WRAPPER = (what, script) => `#!/bin/sh
+# ${what} with the Node runtime bundled next to this script.
+here=$(dirname "$(readlink -f "$0")")
+exec "$here/../node" "$here/../lib/${script}" "$@"
+`;
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => { const p = join(dir, f); return statSync(p).isDirectory() ? walk(p) : [p]; });
+}
+
+async function main() {
+  const { arch, out: outArg, cache } = parseArgs(process.argv.slice(2));
+  const out = resolve(outArg);
+  const cacheDir = resolve(cache ?? join(IM_DIR, '.cache/node'));
+  const node = fetchNode(arch, cacheDir);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(join(out, 'lib'), { recursive: true });
+  mkdirSync(join(out, 'bin'), { recursive: true });
+
+  const tmp = mkdtempSync(join(tmpdir(), 'pibake-im-node-'));
+  execFileSync('tar', ['-xzf', node.tgz, '-C', tmp, 'package/bin/node']);
+  copyFileSync(join(tmp, 'package/bin/node'), join(out, 'node'));
+  chmodSync(join(out, 'node'), 0o755);
+  rmSync(tmp, { recursive: true, force: true });
+
+  await bundleJs('src/server-main.ts', join(out, 'lib/server.mjs'), arch);
+  await bundleJs('src/admin-main.ts', join(out, 'lib/admin.mjs'), arch);
+  const addonSrc = join(IM_DIR, `node_modules/better-sqlite3/prebuilds/linux-${arch}.node`);
+  copyFileSync(addonSrc, join(out, 'lib/better_sqlite3.node'));
+  await buildWeb(join(out, 'web'));
+
+  writeFileSync(join(out, 'bin/pibake-im'), WRAPPER('Starts the pibake-im chat server', 'server.mjs'));
+  writeFileSync(join(out, 'bin/pibake-im-admin'), WRAPPER('Runs the pibake-im admin CLI', 'admin.mjs'));
+  chmodSync(join(out, 'bin/pibake-im'), 0o755);
+  chmodSync(join(out, 'bin/pibake-im-admin'), 0o755);
+  copyFileSync(join(IM_DIR, 'README.md'), join(out, 'README.md'));
+
+  const pkg = JSON.parse(readFileSync(join(IM_DIR, 'package.json'), 'utf8'));
+  const sqlitePkg = JSON.parse(readFileSync(join(IM_DIR, 'node_modules/better-sqlite3/package.json'), 'utf8'));
+  const files = {};
+  for (const f of walk(out).sort()) files[relative(out, f)] = sha('sha256', f);
+  const manifest = {
+    name: 'pibake-im', version: pkg.version, arch, platform: 'linux-gnu',
+    node: { package: node.pkg, version: NODE_VERSION, integrity: node.integrity, sha256: files['node'] },
+    addon: { package: 'better-sqlite3', version: sqlitePkg.version, file: 'lib/better_sqlite3.node', sha256: files['lib/better_sqlite3.node'] },
+    entry: { server: 'bin/pibake-im', admin: 'bin/pibake-im-admin' },
+    files,
+  };
+  writeFileSync(join(out, 'BUNDLE.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const f of [...walk(out), join(out, 'lib'), join(out, 'bin'), join(out, 'web'), out]) utimesSync(f, EPOCH, EPOCH);
+  console.log(`pibake-im ${pkg.version} bundle for linux-${arch} in ${out}`);
+}
+
+main().catch((err) => fail(err?.message ?? String(err)));
