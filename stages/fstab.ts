@@ -31,7 +31,12 @@ export default defineStage({
     if (before !== after) ctx.note(`root line: ${after.trim()}`);
     await ctx.writeFile('/etc/fstab', text, { mode: 0o644 });
   },
-  plan: (cfg) => [`/etc/fstab: add ${cfg.root_options.join(',')} to the root (/) line, keeping its PARTUUID and other options`],
+  plan: (cfg, base) => {
+    const fstab = base?.readFile('/etc/fstab');
+    if (!fstab) return [`/etc/fstab: add ${cfg.root_options.join(',')} to the root (/) line, keeping its PARTUUID and other options (exact line after base)`];
+    const { before, after } = mergeRootOptions(fstab, cfg.root_options);
+    return before === after ? [`/etc/fstab: root line already has ${cfg.root_options.join(',')}; unchanged`] : [`/etc/fstab root line: ${before.trim().split(/\s+/).join(' ')}`, `                 → ${after.trim().split(/\s+/).join(' ')}`];
+  },
   verify: (cfg) => [
     {
       id: 'fstab.root-options',

@@ -8,6 +8,7 @@ import fstab from './fstab.ts';
 import journald from './journald.ts';
 import logrotate from './logrotate.ts';
 import cron from './cron.ts';
+import users from './users.ts';
 import type { Stage } from '../builder/stage.ts';
 
-export const stages: Stage[] = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron] as Stage[];
+export const stages: Stage[] = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron, users] as Stage[];

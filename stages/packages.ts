@@ -15,7 +15,12 @@ export default defineStage({
     await ctx.apt.purge(cfg.purge);
     await ctx.apt.install(cfg.install);
   },
-  plan: (cfg) => [...(cfg.install.length ? [`apt install ${cfg.install.join(' ')}`] : []), ...(cfg.purge.length ? [`apt purge ${cfg.purge.join(' ')}`] : [])],
+  plan: (cfg, base) => {
+    const status = base?.readFile('/var/lib/dpkg/status');
+    const installed = (p: string) => (status ? new RegExp(`^Package: ${p.split('=')[0]!.replace(/[+.]/g, '\\$&')}\nStatus: install ok installed`, 'm').test(status) : undefined);
+    const tag = (p: string) => (status === undefined ? '' : installed(p) ? ' (already in the base)' : ' (new)');
+    return [...cfg.install.map((p) => `apt install ${p}${tag(p)}`), ...cfg.purge.map((p) => `apt purge ${p}${tag(p)}`)];
+  },
   verify: (cfg) =>
     cfg.install.map((p) => ({
       id: `packages.${p}`,

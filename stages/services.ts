@@ -22,11 +22,18 @@ export default defineStage({
       if (present.length) await ctx.units[verb](present);
     }
   },
-  plan: (cfg) => [
-    ...cfg.disable.map((u) => `disable ${u}`),
-    ...cfg.mask.map((u) => `mask ${u}`),
-    ...cfg.enable.map((u) => `enable ${u}`),
-  ],
+  plan: (cfg, base) => {
+    const state = (u: string) => {
+      if (!base) return ' (presence known after base)';
+      const present = ['/usr/lib/systemd/system/', '/lib/systemd/system/', '/etc/systemd/system/'].some((d) => base.exists(d + u));
+      return present ? '' : ' — not in the base, will be skipped';
+    };
+    return [
+      ...cfg.disable.map((u) => `disable ${u}${state(u)}`),
+      ...cfg.mask.map((u) => `mask ${u}${state(u)}`),
+      ...cfg.enable.map((u) => `enable ${u}${state(u)}`),
+    ];
+  },
   verify: (cfg) =>
     [...cfg.disable, ...cfg.mask].map((u) => ({
       id: `services.off.${u}`,

@@ -1,0 +1,51 @@
+// Stage users: login accounts (password hash and/or ssh keys) and the ssh server's policy; Pi OS ships with neither.
+import { z } from 'zod';
+import { defineStage } from '../builder/stage.ts';
+
+const user = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a Linux user name').describe('Login name'),
+  password_hash: z
+    .string()
+    .regex(/^\$(y|gy|7|6|5)\$/, 'a crypt(3) hash such as the output of `mkpasswd -m yescrypt` (never a clear password)')
+    .optional()
+    .describe('Password as a crypt hash; without it the account has no password (ssh keys only)'),
+  groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/)).default(['sudo']).describe('Supplementary groups (existing ones)'),
+  ssh_authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'an OpenSSH public key line')).default([]).describe('Public keys allowed to log in'),
+});
+
+export default defineStage({
+  name: 'users',
+  description: 'Login users and ssh (key-only by default)',
+  schema: z.strictObject({
+    accounts: z.array(user).default([]).describe('Users created in the image'),
+    ssh: z
+      .strictObject({
+        enable: z.boolean().default(false).describe('Start sshd at boot (Pi OS default: off)'),
+        password_authentication: z.boolean().default(false).describe('Allow password logins over ssh'),
+      })
+      .prefault({}),
+  }),
+  async apply(ctx, cfg) {
+    const passwd = await ctx.readFile('/etc/passwd');
+    for (const u of cfg.accounts) {
+      if (!new RegExp(`^${u.name}:`, 'm').test(passwd)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
+      if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);
+      await ctx.run(['usermod', '--password', u.password_hash ?? '!', u.name]);
+      if (u.ssh_authorized_keys.length)
+        await ctx.writeFile(`/home/${u.name}/.ssh/authorized_keys`, u.ssh_authorized_keys.join('\n') + '\n', { mode: 0o600, owner: u.name });
+      if (u.ssh_authorized_keys.length) await ctx.run(['chown', `${u.name}:${u.name}`, `/home/${u.name}/.ssh`]);
+    }
+    await ctx.writeFile('/etc/ssh/sshd_config.d/90-pibake.conf', ctx.render('users/sshd.conf.njk', cfg.ssh));
+    // sshd -t needs a host key; the image has none (made at first boot), so check with a throwaway one.
+    await ctx.run(['sh', '-c', 'k=$(mktemp -d) && ssh-keygen -q -t ed25519 -N "" -f "$k/key" && sshd -t -h "$k/key"; rc=$?; rm -rf "$k"; exit $rc']);
+    if (cfg.ssh.enable) await ctx.units.enable(['ssh.service']);
+  },
+  plan: (cfg) => [
+    ...cfg.accounts.map((u) => `user ${u.name} (groups ${u.groups.join(',') || '-'}; ${u.password_hash ? 'password hash' : 'no password'}; ${u.ssh_authorized_keys.length} ssh keys)`),
+    `/etc/ssh/sshd_config.d/90-pibake.conf: PasswordAuthentication ${cfg.ssh.password_authentication ? 'yes' : 'no'}, PermitRootLogin no; sshd ${cfg.ssh.enable ? 'enabled' : 'left as the base has it'}`,
+  ],
+  verify: (cfg) => [
+    ...cfg.accounts.map((u) => ({ id: `users.${u.name}`, title: `user ${u.name} exists`, guest: `id ${u.name}` })),
+    ...(cfg.ssh.enable ? [{ id: 'users.sshd', title: 'sshd is active', guest: 'systemctl is-active ssh.service' }] : []),
+  ],
+});
