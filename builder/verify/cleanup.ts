@@ -8,25 +8,33 @@ export class Cleanups {
   };
 
   constructor() {
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal); // 'on', not 'once': execa's exit hook re-raises a signal nobody else listens to
+    process.on('SIGTERM', this.onSignal);
   }
 
   add(label: string, fn: Cleanup): void {
     this.stack.push({ label, fn });
   }
 
-  /** Runs every cleanup, newest first; a failing cleanup does not stop the others. */
-  async runAll(): Promise<void> {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+  private running?: Promise<void>;
+
+  /** Runs every cleanup, newest first; a failing cleanup does not stop the others. Concurrent calls share one run. */
+  runAll(): Promise<void> {
+    this.running ??= this.drain();
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
     while (this.stack.length > 0) {
-      const { fn } = this.stack.pop()!;
+      const { fn, label } = this.stack.pop()!;
+      if (process.env.PIBAKE_DEBUG_CLEANUP) process.stderr.write(`cleanup: ${label}\n`);
       try {
         await fn();
       } catch {
         // best effort: keep cleaning up
       }
     }
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
   }
 }
