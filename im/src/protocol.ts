@@ -28,7 +28,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface WireMessage { mid: number; conv: number; seq: number; from: string; body: string; ts: number; client_id: string }
-export interface WireConv { conv: number; kind: 'direct' | 'group'; name: string; members: string[]; last_seq: number; read_seq: number; delivered_seq: number; unread: number }
+export interface WireConv { conv: number; kind: 'direct' | 'group'; name: string; members: string[]; last_seq: number; read_seq: number; delivered_seq: number; unread: number; receipts: { user: string; delivered_seq: number; read_seq: number }[] }
 
 export class FrameError extends Error {
   code: ErrorCode;

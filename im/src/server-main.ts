@@ -7,7 +7,7 @@ function webDir(): string {
   if (process.env.PIBAKE_IM_WEB_DIR) return process.env.PIBAKE_IM_WEB_DIR;
   const here = import.meta.dirname;
   const candidates = [join(here, '..', 'web'), join(here, '..', 'dist', 'web')];
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0];
+  return candidates.find((d) => existsSync(join(d, 'app.js'))) ?? candidates[0];
 }
 
 async function main(): Promise<void> {

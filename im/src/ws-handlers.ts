@@ -59,6 +59,7 @@ export function wireConv(ctx: Ctx, row: any): WireConv {
     conv: row.id, kind: row.kind, name: row.name ?? members.join(', '), members,
     last_seq: row.last_seq ?? 0, read_seq: row.read_seq ?? 0, delivered_seq: row.delivered_seq ?? 0,
     unread: Math.max(0, (row.last_seq ?? 0) - (row.read_seq ?? 0)),
+    receipts: ctx.store.receipts(row.id),
   };
 }
 

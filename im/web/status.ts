@@ -1,1 +1,1 @@
-console.log('status')
+console.log('status');
