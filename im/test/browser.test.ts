@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestServer, addUsers, IM_DIR, NODE, type TestServer } from './helpers.ts';
+import { startTestServer, addUsers, admin, IM_DIR, NODE, type TestServer } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let srv: TestServer;
@@ -15,6 +15,7 @@ beforeAll(async () => {
   execFileSync(NODE, [join(IM_DIR, 'scripts/build-web.mjs')], { stdio: 'pipe' });
   srv = await startTestServer();
   addUsers(srv, ['alice', 'bob']);
+  if (admin(srv, ['users', 'add', 'root', '--admin'], 'pw').code !== 0) throw new Error('cannot add admin');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -71,4 +72,16 @@ describe('web client in Chromium', () => {
     expect(await bob.locator('.msg .body', { hasText: 'sent while offline' }).count()).toBe(1);
     expect(await bob.locator('.msg').count()).toBe(3);
   }, 90000);
+
+  it('the status page draws live charts from /metrics for an admin', async () => {
+    const page = await loggedIn('root');
+    await page.goto(srv.url + '/status');
+    await page.locator('.fig', { hasText: 'messages received' }).waitFor();
+    await expect.poll(() => page.locator('.uplot canvas').count(), { timeout: 10000 }).toBe(4);
+    await page.waitForTimeout(4500);
+    expect(await page.locator('#error').textContent()).toBe('');
+    const plain = await (await browser.newContext()).newPage();
+    await plain.goto(srv.url + '/status');
+    await plain.locator('#error', { hasText: 'log in as an admin' }).waitFor();
+  }, 60000);
 });
