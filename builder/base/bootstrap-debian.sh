@@ -314,8 +314,6 @@ DISK_ID=${DISK_ID#0x}; DISK_ID=${DISK_ID,,}
 for t in mmdebstrap mke2fs e2fsck debugfs mkfs.vfat fsck.vfat mcopy mdir mtype sfdisk dd python3 chroot; do
   command -v "$t" >/dev/null || die "tool '$t' not found" "use the pibake builder image (builder/container/packages.txt)"
 done
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || [ "$(uname -m)" = aarch64 ] \
-  || log "warning: no qemu-aarch64 binfmt entry visible; arm64 maintainer scripts may fail"
 
 OUTDIR=$(dirname "$OUT")
 mkdir -p "$OUTDIR"

@@ -30,12 +30,10 @@ export async function openImage(image: string, cleanups: Cleanups, log: (m: stri
     path = join(dir, 'image.img');
     log(`decompressing ${image}`);
     const started = Date.now();
-    // xz -> dd conv=sparse keeps zero runs as holes, so the temp file costs only the used blocks.
-    const xz = execa('xz', ['-dc', '-T0', image], { buffer: false, stderr: 'pipe' });
-    const dd = execa('dd', [`of=${path}`, 'bs=1M', 'conv=sparse', 'iflag=fullblock', 'status=none'], { stdin: xz.stdout!, reject: false });
-    const [xr, dr] = await Promise.allSettled([xz, dd]);
-    if (xr.status === 'rejected' || dr.status === 'rejected' || (dr.status === 'fulfilled' && dr.value.failed)) {
-      throw new VerifyError('image', `cannot decompress ${image}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
+    // cp --sparse=always keeps zero runs as holes, so the temp file costs only the used blocks
+    const r = await execa('bash', ['-o', 'pipefail', '-c', 'xz -dc -T0 -- "$1" | cp --sparse=always /dev/stdin "$2"', 'unxz', image, path], { reject: false });
+    if (r.failed) {
+      throw new VerifyError('image', `cannot decompress ${image}: ${String(r.stderr).trim().split('\n').pop()}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
     }
     log(`decompressed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
