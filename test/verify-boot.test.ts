@@ -1,6 +1,6 @@
 // Real qemu boots (no mocks): the base image reaches multi-user with the built-in rows passing, a must-fail check
 // fails on its own row, a too-short timeout ends with the console tail and no qemu left, a built image passes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,15 @@ import { formatReport, verifyImage } from '../builder/verify/index.ts';
 import { ensureKit } from '../builder/verify/kit.ts';
 
 const BASE = process.env.PIBAKE_VERIFY_BASE ?? '/var/tmp/pibake-dev/base.img';
-const BUILT = process.env.PIBAKE_VERIFY_IMAGE ?? 'out/im-server.img.xz';
+// the integration project's global setup builds the default image and provides its path
+const provided = (() => {
+  try {
+    return inject('builtImage') as string | undefined;
+  } catch {
+    return undefined;
+  }
+})();
+const BUILT = process.env.PIBAKE_VERIFY_IMAGE ?? provided ?? 'out/im-server.img.xz';
 const log = (m: string) => process.stderr.write(`  verify: ${m}\n`);
 const outDir = () => mkdtemp(join(tmpdir(), 'verify-test-'));
 const qemuRunningFor = async (dir: string) => (await execa('pgrep', ['-f', `qemu-system-aarch64.*${dir}`], { reject: false })).stdout.trim();
