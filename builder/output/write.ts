@@ -13,6 +13,7 @@ export interface OutputNames {
   sha256: string;
   bmap: string;
   manifest: string;
+  imager: string;
 }
 
 export function outputNames(dir: string, stem: string): OutputNames {
@@ -23,6 +24,7 @@ export function outputNames(dir: string, stem: string): OutputNames {
     sha256: path.join(dir, `${stem}.img.xz.sha256`),
     bmap: path.join(dir, `${stem}.img.bmap`),
     manifest: path.join(dir, 'manifest.json'),
+    imager: path.join(dir, `${stem}.rpi-imager.json`),
   };
 }
 
@@ -33,13 +35,15 @@ export async function writeOutputs(
   c: BuildContainer,
   names: OutputNames,
   xzLevel: number,
-  manifest: (facts: { rawBytes: number; xzBytes: number; sha256: string }) => object,
+  manifest: (facts: { rawBytes: number; xzBytes: number; sha256: string; rawSha256: string }) => object,
+  imager: { name: string; description: string },
   hostImage: string,
   reporter: Reporter,
   cleanups: CleanupStack,
 ): Promise<void> {
   mkdirSync(names.dir, { recursive: true });
-  const temps = [names.xz, names.sha256, names.bmap, names.manifest].map(partial);
+  const all = [names.xz, names.sha256, names.bmap, names.manifest, names.imager];
+  const temps = all.map(partial);
   const dropTemps = cleanups.push('remove partial outputs', () => temps.forEach((t) => rmSync(t, { force: true })));
   const inOut = (f: string) => `/out/${path.basename(f)}`;
   const s1 = reporter.step(`compress ${path.basename(names.xz)} (xz -${xzLevel} -T0)`);
@@ -48,10 +52,23 @@ export async function writeOutputs(
   await c.sh(`bmaptool -q create /build/work.img > '${inOut(partial(names.bmap))}'`);
   const digest = await sha256File(partial(names.xz));
   writeFileSync(partial(names.sha256), `${digest}  ${path.basename(names.xz)}\n`);
-  const facts = { rawBytes: statSync(hostImage).size, xzBytes: statSync(partial(names.xz)).size, sha256: digest };
+  const facts = { rawBytes: statSync(hostImage).size, xzBytes: statSync(partial(names.xz)).size, sha256: digest, rawSha256: await sha256File(hostImage) };
   writeFileSync(partial(names.manifest), JSON.stringify(manifest(facts), null, 2) + '\n');
+  // A Raspberry Pi Imager repository entry (os_list format): add it to a custom repository JSON to offer the image.
+  const entry = {
+    name: imager.name,
+    description: imager.description,
+    url: path.basename(names.xz),
+    extract_size: facts.rawBytes,
+    extract_sha256: facts.rawSha256,
+    image_download_size: facts.xzBytes,
+    image_download_sha256: digest,
+    release_date: new Date().toISOString().slice(0, 10),
+    devices: ['pi4-64bit', 'pi5-64bit'],
+  };
+  writeFileSync(partial(names.imager), JSON.stringify({ os_list: [entry] }, null, 2) + '\n');
   // Rename last: the image first would let a reader see an image without its checksum; checksum first is harmless.
-  for (const f of [names.bmap, names.manifest, names.sha256, names.xz]) renameSync(partial(f), f);
+  for (const f of [names.bmap, names.manifest, names.imager, names.sha256, names.xz]) renameSync(partial(f), f);
   await dropTemps();
   for (const t of temps) if (existsSync(t)) rmSync(t);
 }
