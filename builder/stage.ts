@@ -67,6 +67,6 @@ export interface Stage<S extends z.ZodType = z.ZodType> {
   verify?(config: z.infer<S>): VerifyCheck[];
 }
 
-export function defineStage<S extends z.ZodType>(stage: Stage<S>): Stage<S> {
+export function defineStage<const N extends string, S extends z.ZodType>(stage: Stage<S> & { name: N }): Stage<S> & { name: N } {
   return stage;
 }

@@ -11,4 +11,7 @@ import cron from './cron.ts';
 import users from './users.ts';
 import type { Stage } from '../builder/stage.ts';
 
-export const stages: Stage[] = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron, users] as Stage[];
+/** The registry with each stage's literal name and schema type (the definition schema is typed from it). */
+export const stageList = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron, users] as const;
+
+export const stages: readonly Stage[] = stageList as unknown as readonly Stage[];

@@ -1,6 +1,6 @@
 // The image definition schema: top-level fields declared once here, each stage's slice composed from stages/index.ts.
 import { z } from 'zod';
-import { stages } from '../../stages/index.ts';
+import { stageList } from '../../stages/index.ts';
 
 const hostname = z
   .string()
@@ -47,7 +47,8 @@ export const outputSchema = z
   .prefault({})
   .describe('What is written and where');
 
-const stageShape = Object.fromEntries(stages.map((s) => [s.name, s.schema.optional()]));
+type StageShape = { [S in (typeof stageList)[number] as S['name']]: z.ZodOptional<S['schema']> };
+const stageShape = Object.fromEntries(stageList.map((s) => [s.name, s.schema.optional()])) as unknown as StageShape;
 
 export const definitionSchema = z
   .strictObject({

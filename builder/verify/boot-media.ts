@@ -1,7 +1,7 @@
 // Picks the kernel to boot on qemu virt (the image's own generic arm64 kernel, else Debian's) and its initramfs modules.
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { copyFromBoot, listBoot, readBootText, readRootFile, rootFileExists, type ImageFile } from './image-file.ts';
+import { copyFromBoot, dumpRootFile, listBoot, listRootDir, readBootText, readRootFile, rootFileExists, type ImageFile } from './image-file.ts';
 import { ensureDebianKernel } from './kit.ts';
 import { INITRAMFS_MODULES, loadOrder, moduleBytes, parseModulesDep } from './kernel-modules.ts';
 import { VerifyError } from './errors.ts';
@@ -15,26 +15,30 @@ export interface BootMedia {
   cmdlineTxt?: string;
 }
 
-/** vmlinuz-<ver> names on the FAT partition whose modules exist in the rootfs and are not a Pi-only build. */
-async function imageKernel(img: ImageFile): Promise<string | undefined> {
-  if (!img.boot) return undefined;
-  const names = await listBoot(img);
-  const versions = names
-    .map((n) => /^vmlinuz-(.+)$/.exec(n)?.[1])
-    .filter((v): v is string => !!v && !/rpi|raspi|v8-16k|2712/.test(v))
-    .sort()
-    .reverse();
-  for (const v of versions) if (await rootFileExists(img, `/usr/lib/modules/${v}/modules.dep`)) return v;
+const genericVersion = (name: string): string | undefined => {
+  const v = /^vmlinuz-(.+)$/.exec(name)?.[1];
+  return v && !/rpi|raspi|v8-16k|2712/.test(v) ? v : undefined;
+};
+
+/** A generic arm64 kernel of the image whose modules are in the rootfs: vmlinuz-<ver> on bootfs, else in /boot. */
+async function imageKernel(img: ImageFile): Promise<{ version: string; on: 'bootfs' | 'rootfs' } | undefined> {
+  const candidates: { version: string; on: 'bootfs' | 'rootfs' }[] = [];
+  if (img.boot) for (const n of await listBoot(img)) { const v = genericVersion(n); if (v) candidates.push({ version: v, on: 'bootfs' }); }
+  for (const n of (await listRootDir(img, '/boot')) ?? []) { const v = genericVersion(n); if (v) candidates.push({ version: v, on: 'rootfs' }); }
+  candidates.sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }));
+  for (const c of candidates) if (await rootFileExists(img, `/usr/lib/modules/${c.version}/modules.dep`)) return c;
   return undefined;
 }
 
 export async function prepareBootMedia(img: ImageFile, workDir: string, log: (m: string) => void): Promise<BootMedia> {
   const cmdlineTxt = img.boot ? await readBootText(img, 'cmdline.txt') : undefined;
-  const version = await imageKernel(img);
-  if (version) {
-    log(`booting the image's own kernel ${version}`);
+  const found = await imageKernel(img);
+  if (found) {
+    const { version } = found;
+    log(`booting the image's own kernel ${version} (from ${found.on})`);
     const kernel = join(workDir, 'vmlinuz');
-    await copyFromBoot(img, `vmlinuz-${version}`, kernel);
+    if (found.on === 'bootfs') await copyFromBoot(img, `vmlinuz-${version}`, kernel);
+    else await dumpRootFile(img, `/boot/vmlinuz-${version}`, kernel);
     const dep = await readRootFile(img, `/usr/lib/modules/${version}/modules.dep`);
     const index = parseModulesDep(dep!.toString());
     const modules = [];
