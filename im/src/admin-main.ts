@@ -35,6 +35,7 @@ function dropPrivileges(config: Config): void {
     if (!existsSync(dir)) continue;
     const st = statSync(dir);
     if (st.uid === 0) return;
+    process.setgroups?.([st.gid]);
     process.setgid!(st.gid);
     process.setuid!(st.uid);
     return;

@@ -34,7 +34,9 @@ export function serverRunning(dataDir: string): number | null {
     const pid = Number(readFileSync(join(dataDir, 'pibake-im.pid'), 'utf8').trim());
     if (!pid) return null;
     process.kill(pid, 0);
-    return pid;
+    // a stale pid file after a crash may name an unrelated process: require it to be our server
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /server\.mjs|server-main\.ts|pibake-im/.test(cmdline) ? pid : null;
   } catch { return null; }
 }
 
