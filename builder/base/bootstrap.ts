@@ -1,12 +1,13 @@
 // Base source `bootstrap`: a Debian arm64 image in the Pi OS Lite layout, built in the builder container, cached by key.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../definition/load.ts';
 import type { BaseSpec } from '../definition/schema.ts';
 import { hostDebianMirror } from '../host/mirror.ts';
 import { cacheDir, projectRoot } from '../paths.ts';
 import { startBuildContainer } from '../container/build-container.ts';
+import { fillCacheDir } from '../host/cache-entry.ts';
 import type { BaseContext, ResolvedBase } from './resolve.ts';
 
 const scriptDir = path.join(projectRoot, 'builder', 'base');
@@ -35,13 +36,7 @@ export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promi
     return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')) };
   }
   bc.reporter.info(`base: no cached bootstrap for key ${key.slice(0, 12)} (suite, mirror, packages or script changed, or first build)`);
-  const step = bc.reporter.step(`bootstrap Debian ${spec.suite} arm64 in the Raspberry Pi OS Lite layout`);
-  mkdirSync(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const removeTmp = bc.cleanups.push(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
-  try {
+  await fillCacheDir(dir, `bootstrap Debian ${spec.suite} arm64 in the Raspberry Pi OS Lite layout`, bc.reporter, bc.cleanups, async (tmp) => {
     const c = await startBuildContainer(
       bc.builderImage,
       [
@@ -54,24 +49,20 @@ export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promi
     const argv = ['/scripts/bootstrap-debian.sh', '--suite', spec.suite, '--mirror', mirror, '--out', '/out/base.img', '--work', '/out/work', '--hostname', spec.hostname];
     if (spec.extra_packages.length) argv.push('--extra-packages', spec.extra_packages.join(' '));
     let pending = '';
-    await c.exec(argv, {
-      onStderr: (chunk) => {
-        pending += chunk;
-        const lines = pending.split('\n');
-        pending = lines.pop()!;
-        for (const l of lines) if (l.trim()) bc.reporter.debug(l);
-      },
-      hint: 'the bootstrap needs the Debian archive; run with --verbose to see its log',
-    });
+    try {
+      await c.exec(argv, {
+        onStderr: (chunk) => {
+          pending += chunk;
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const l of lines) if (l.trim()) bc.reporter.debug(l);
+        },
+        hint: 'the bootstrap needs the Debian archive; run with --verbose to see its log',
+      });
+    } finally {
+      await c.remove();
+    }
     rmSync(path.join(tmp, 'work'), { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
-    step.fail();
-    throw e;
-  } finally {
-    await removeTmp();
-  }
-  step.done();
+  });
   return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')) };
 }

@@ -1,5 +1,5 @@
 // Resolves a definition's base (bootstrap | file | url) to a raw, cached .img on the host, with its digest.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { BaseSpec } from '../definition/schema.ts';
 import { PibakeError } from '../errors.ts';
@@ -10,6 +10,7 @@ import type { CleanupStack } from '../cleanup.ts';
 import { startBuildContainer } from '../container/build-container.ts';
 import { bootstrapBase } from './bootstrap.ts';
 import { download, extensionOf } from './download.ts';
+import { fillCacheDir } from '../host/cache-entry.ts';
 
 export interface BaseContext {
   reporter: Reporter;
@@ -31,11 +32,7 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
   const dir = cacheDir('base', `image-${digest.slice(0, 16)}`);
   const image = path.join(dir, 'base.img');
   if (existsSync(image)) return image;
-  const tmp = `${dir}.tmp-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  const removeTmp = bc.cleanups.push(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
-  const step = bc.reporter.step(`unpack ${path.basename(archive)}`);
-  try {
+  await fillCacheDir(dir, `unpack ${path.basename(archive)}`, bc.reporter, bc.cleanups, async (tmp) => {
     const c = await startBuildContainer(bc.builderImage, [{ host: path.dirname(archive), container: '/in', readOnly: true }, { host: tmp, container: '/out' }], bc.cleanups, {
       name: `pibake-unpack-${process.pid}-${Date.now()}`,
       network: false,
@@ -45,16 +42,12 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
     const cmd = extensionOf(archive) === '.zip'
       ? `n=$(busybox unzip -l "${src}" | awk '/\\.img$/ {print $4; exit}'); [ -n "$n" ] || { echo "no .img inside the zip" >&2; exit 1; }; busybox unzip -p "${src}" "$n" | cp --sparse=always /dev/stdin /out/base.img`
       : `xz -dc -T0 "${src}" | cp --sparse=always /dev/stdin /out/base.img`;
-    await c.sh(cmd, { hint: 'the archive is damaged or not a disk image' });
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
-    step.fail();
-    throw e;
-  } finally {
-    await removeTmp();
-  }
-  step.done();
+    try {
+      await c.sh(cmd, { hint: 'the archive is damaged or not a disk image' });
+    } finally {
+      await c.remove();
+    }
+  });
   return image;
 }
 

@@ -15,6 +15,8 @@ export interface BuildContainer {
   id: string;
   exec(argv: string[], opts?: ContainerExecOptions): Promise<ExecResult>;
   sh(script: string, opts?: ContainerExecOptions): Promise<ExecResult>;
+  /** Removes the container now (it is also removed by the cleanup stack). */
+  remove(): Promise<void>;
 }
 
 /** The host's loop devices, passed explicitly (plus a cgroup rule so new ones can be made with mknod). */
@@ -48,7 +50,7 @@ export async function startBuildContainer(
       Init: true,
     },
   });
-  cleanups.push(`remove container ${opts.name}`, async () => {
+  const remove = cleanups.push(`remove container ${opts.name}`, async () => {
     await container.remove({ force: true, v: true }).catch(() => {});
   });
   await container.start();
@@ -57,5 +59,6 @@ export async function startBuildContainer(
     id: container.id,
     exec,
     sh: (script, o) => exec(['bash', '-euo', 'pipefail', '-c', script], o),
+    remove,
   };
 }
