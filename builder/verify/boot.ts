@@ -152,6 +152,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
     initramfsSec: mu?.initramfs ?? undefined,
     powerOnToServerSec: serverAt === undefined ? undefined : round1((serverAt - qemu.startedAt) / 1000),
     systemdAnalyze: fin?.analyze.trim(),
+    slowestUnits: fin?.blame?.split('\n').map((l) => l.trim().replace(/\s+/, ' ')).filter(Boolean),
   };
   const analyze = parseAnalyzeTime(fin?.analyze ?? '');
   rows.push({

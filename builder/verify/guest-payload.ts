@@ -42,8 +42,10 @@ emit() {
 b64() { $BB base64 | $BB tr -d '\\n'; }
 emit "{\\"event\\":\\"multi-user\\",\\"uptime\\":$MU,\\"initramfs\\":$($BB cat $D/initramfs-done 2>/dev/null || echo null)}"
 STATE=$($BB timeout 600 systemctl is-system-running --wait 2>/dev/null)
+FIN=$(up)
 ANALYZE=$(systemd-analyze time 2>&1 | b64)
-emit "{\\"event\\":\\"boot-finished\\",\\"uptime\\":$(up),\\"state\\":\\"$STATE\\",\\"analyze\\":\\"$ANALYZE\\"}"
+BLAME=$(systemd-analyze blame --no-pager 2>&1 | $BB head -n 8 | b64)
+emit "{\\"event\\":\\"boot-finished\\",\\"uptime\\":$FIN,\\"state\\":\\"$STATE\\",\\"analyze\\":\\"$ANALYZE\\",\\"blame\\":\\"$BLAME\\"}"
 for f in $D/checks/*.sh; do
   [ -f "$f" ] || continue
   id=$($BB basename "$f" .sh); id=\${id#*-}

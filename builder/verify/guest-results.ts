@@ -3,7 +3,7 @@ import { CONSOLE_PREFIX } from './guest-payload.ts';
 
 export type GuestEvent =
   | { event: 'multi-user'; uptime: number; initramfs: number | null }
-  | { event: 'boot-finished'; uptime: number; state: string; analyze: string }
+  | { event: 'boot-finished'; uptime: number; state: string; analyze: string; blame?: string }
   | { event: 'check'; id: string; exit: number; start: number; end: number; out: string }
   | { event: 'done'; uptime: number };
 
@@ -25,7 +25,10 @@ export function parseGuestResults(text: string, fromConsole = false): GuestEvent
     try {
       const e = JSON.parse(line) as GuestEvent;
       if (e.event === 'check') e.out = unb64(e.out);
-      if (e.event === 'boot-finished') e.analyze = unb64(e.analyze);
+      if (e.event === 'boot-finished') {
+        e.analyze = unb64(e.analyze);
+        if (e.blame) e.blame = unb64(e.blame);
+      }
       events.push(e);
     } catch {
       // a line garbled by interleaved console output: skip it
