@@ -66,6 +66,9 @@ async function bundleJs(entry, outfile, arch) {
 const WRAPPER = (what, script) => `#!/bin/sh
 # ${what} with the Node runtime bundled next to this script.
 here=$(dirname "$(readlink -f "$0")")
+# glibc: at most 2 malloc arenas and a fixed mmap threshold, so the 16 MiB scrypt buffers of the
+# threadpool go back to the OS after each login instead of staying resident in per-thread arenas
+export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_:-131072}"
 exec "$here/../node" "$here/../lib/${script}" "$@"
 `;
 

@@ -47,7 +47,8 @@ export class Store {
       memberNames: p('SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ? ORDER BY u.name').pluck(),
       memberCount: p('SELECT count(*) FROM members WHERE conv_id = ?').pluck(),
       userConvs: p(`SELECT c.id, c.kind, c.name, m.delivered_seq, m.read_seq,
-                      COALESCE((SELECT max(seq) FROM messages WHERE conv_id = c.id), 0) AS last_seq
+                      COALESCE((SELECT max(seq) FROM messages WHERE conv_id = c.id), 0) AS last_seq,
+                      (SELECT count(*) FROM messages WHERE conv_id = c.id AND seq > m.read_seq AND sender_id != m.user_id) AS unread
                     FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? ORDER BY c.id`),
       contacts: p('SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2 ON m2.conv_id = m1.conv_id WHERE m1.user_id = ?').pluck(),
       maxSeq: p('SELECT COALESCE(max(seq), 0) FROM messages WHERE conv_id = ?').pluck(),

@@ -58,7 +58,7 @@ export function wireConv(ctx: Ctx, row: any): WireConv {
   return {
     conv: row.id, kind: row.kind, name: row.name ?? members.join(', '), members,
     last_seq: row.last_seq ?? 0, read_seq: row.read_seq ?? 0, delivered_seq: row.delivered_seq ?? 0,
-    unread: Math.max(0, (row.last_seq ?? 0) - (row.read_seq ?? 0)),
+    unread: row.unread ?? 0,
     receipts: ctx.store.receipts(row.id),
   };
 }
@@ -139,7 +139,6 @@ async function send(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<v
     const existing = ctx.store.messageByClientId(user.id, f.client_id);
     if (existing) return { msg: existing, duplicate: true, members: [] as number[] };
     const msg = ctx.store.insertMessage(conv, user.id, f.client_id, f.body);
-    ctx.store.setRead(conv, user.id, msg.seq);
     return { msg, duplicate: false, members: ctx.store.memberIds(conv) };
   });
   const { msg } = result;

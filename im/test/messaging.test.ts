@@ -50,7 +50,7 @@ describe('messaging', () => {
     expect(pres.find((p) => p.user === 'carol')!.online).toBe(false);
 
     const list = await bob.convs();
-    expect(list.find((c) => c.conv === conv.conv)).toMatchObject({ last_seq: 2, read_seq: 2, unread: 0 });
+    expect(list.find((c) => c.conv === conv.conv)).toMatchObject({ last_seq: 2, read_seq: 1, unread: 0 });
     const alist = await alice.convs();
     expect(alist.find((c) => c.conv === conv.conv)!.unread).toBe(1);
   });
