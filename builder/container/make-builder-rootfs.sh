@@ -68,7 +68,7 @@ echo uninitialized > "$OUT/etc/machine-id" 2>/dev/null || true
 echo "pibake-builder $SUITE $ARCH $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$OUT/etc/pibake-builder"
 
 # Sanity: the tools the engine calls must be there.
-for t in mmdebstrap mkfs.vfat mcopy mdir mke2fs e2fsck resize2fs debugfs sfdisk losetup mount xz zstd bmaptool systemctl systemd-analyze cpio file rsync; do
+for t in python3 mmdebstrap mkfs.vfat mcopy mdir mke2fs e2fsck resize2fs debugfs sfdisk losetup mount xz zstd bmaptool systemctl systemd-analyze cpio file rsync; do
   chroot "$OUT" sh -c "command -v $t" >/dev/null || die "tool '$t' missing in the builder rootfs" "add its package to packages.txt"
 done
 
