@@ -55,8 +55,8 @@ describe('guest results', () => {
   });
   it('parses systemd-analyze time', () => {
     const t = 'Startup finished in 2.102s (kernel) + 1min 3.250s (userspace) = 1min 5.352s\nmulti-user.target reached after 58.114s in userspace.\n';
-    expect(parseAnalyzeTime(t)).toEqual({ totalSec: 65.352, multiUserUserspaceSec: 58.114 });
-    expect(parseAnalyzeTime('Bootup is not yet finished')).toEqual({ totalSec: undefined, multiUserUserspaceSec: undefined });
+    expect(parseAnalyzeTime(t)).toEqual({ totalSec: 65.352, targetUserspaceSec: 58.114, target: 'multi-user.target' });
+    expect(parseAnalyzeTime('Bootup is not yet finished')).toEqual({ totalSec: undefined, targetUserspaceSec: undefined, target: undefined });
   });
 });
 

@@ -146,21 +146,22 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
 
   const mu = events.find((e) => e.event === 'multi-user');
   const fin = events.find((e) => e.event === 'boot-finished');
+  const analysis = events.find((e) => e.event === 'analysis');
   const timings = {
     multiUserSec: mu?.uptime,
     bootFinishedSec: fin?.uptime,
     initramfsSec: mu?.initramfs ?? undefined,
     powerOnToServerSec: serverAt === undefined ? undefined : round1((serverAt - qemu.startedAt) / 1000),
-    systemdAnalyze: fin?.analyze.trim(),
-    slowestUnits: fin?.blame?.split('\n').map((l) => l.trim().replace(/\s+/, ' ')).filter(Boolean),
+    systemdAnalyze: analysis?.analyze.trim(),
+    slowestUnits: analysis?.blame.split('\n').map((l) => l.trim().replace(/\s+/, ' ')).filter(Boolean),
   };
-  const analyze = parseAnalyzeTime(fin?.analyze ?? '');
+  const analyze = parseAnalyzeTime(analysis?.analyze ?? '');
   rows.push({
     id: 'timing.boot-to-multi-user',
     title: 'boot to multi-user.target',
     source: 'builtin',
     status: mu ? 'pass' : 'fail',
-    detail: mu ? `${mu.uptime} s guest uptime${analyze.totalSec ? `; systemd-analyze: startup ${analyze.totalSec} s, multi-user after ${analyze.multiUserUserspaceSec ?? '?'} s in userspace` : ''}` : why,
+    detail: mu ? `${mu.uptime} s guest uptime${analyze.totalSec ? `; systemd-analyze: startup ${analyze.totalSec} s, ${analyze.target ?? 'default target'} after ${analyze.targetUserspaceSec ?? '?'} s in userspace` : ''}` : why,
   });
   if (withIm) {
     rows.push({

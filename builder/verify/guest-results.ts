@@ -3,7 +3,8 @@ import { CONSOLE_PREFIX } from './guest-payload.ts';
 
 export type GuestEvent =
   | { event: 'multi-user'; uptime: number; initramfs: number | null }
-  | { event: 'boot-finished'; uptime: number; state: string; analyze: string; blame?: string }
+  | { event: 'boot-finished'; uptime: number; state: string }
+  | { event: 'analysis'; analyze: string; blame: string }
   | { event: 'check'; id: string; exit: number; start: number; end: number; out: string }
   | { event: 'done'; uptime: number };
 
@@ -25,9 +26,9 @@ export function parseGuestResults(text: string, fromConsole = false): GuestEvent
     try {
       const e = JSON.parse(line) as GuestEvent;
       if (e.event === 'check') e.out = unb64(e.out);
-      if (e.event === 'boot-finished') {
+      if (e.event === 'analysis') {
         e.analyze = unb64(e.analyze);
-        if (e.blame) e.blame = unb64(e.blame);
+        e.blame = unb64(e.blame);
       }
       events.push(e);
     } catch {
@@ -38,13 +39,14 @@ export function parseGuestResults(text: string, fromConsole = false): GuestEvent
 }
 
 /** "Startup finished in 1.9s (kernel) + 35.2s (userspace) = 37.1s\nmulti-user.target reached after 35.0s in userspace" */
-export function parseAnalyzeTime(text: string): { totalSec?: number; multiUserUserspaceSec?: number } {
+export function parseAnalyzeTime(text: string): { totalSec?: number; targetUserspaceSec?: number; target?: string } {
   const toSec = (s: string): number => {
     let total = 0;
     for (const [, n, u] of s.matchAll(/([\d.]+)(min|ms|s|h)/g)) total += Number(n) * ({ h: 3600, min: 60, s: 1, ms: 0.001 } as Record<string, number>)[u!]!;
     return Math.round(total * 1000) / 1000;
   };
   const total = /=\s*([\d.hmins ]+?)\s*$/m.exec(text)?.[1];
-  const mu = /reached after\s+([\d.hmins ]+?)\s+in userspace/.exec(text)?.[1];
-  return { totalSec: total ? toSec(total) : undefined, multiUserUserspaceSec: mu ? toSec(mu) : undefined };
+  const mu = /\.target reached after\s+([\d.hmins ]+?)\s+in userspace/.exec(text)?.[1];
+  const target = /(\S+\.target) reached after/.exec(text)?.[1];
+  return { totalSec: total ? toSec(total) : undefined, targetUserspaceSec: mu ? toSec(mu) : undefined, target };
 }
