@@ -449,7 +449,7 @@ mke2fs -q -t ext4 -L rootfs -E root_owner=0:0 -d "$ROOT" "$WORK/root.ext4" "${RO
   || die "mke2fs -d failed" "is the work dir on a real file system with enough space?"
 truncate -s $(( P1_SECTORS * SECTOR )) "$WORK/boot.fat"
 VOLID=$DISK_ID
-mkfs.vfat -F 32 -n bootfs -i "$VOLID" "$WORK/boot.fat" >/dev/null || die "mkfs.vfat failed" "dosfstools in the builder"
+mkfs.vfat -F 32 -n bootfs -i "$VOLID" "$WORK/boot.fat" >"$WORK/mkfs.log" 2>&1 || { cat "$WORK/mkfs.log" >&2; die "mkfs.vfat failed" "dosfstools in the builder"; }
 export MTOOLS_SKIP_CHECK=1
 mcopy -s -m -i "$WORK/boot.fat" "$BOOTDIR"/* ::/ || die "mcopy into the FAT failed" "mtools in the builder"
 
@@ -487,11 +487,11 @@ EOF
 MBRID=$(dd if="$OUT.tmp" bs=1 skip=440 count=4 status=none | od -An -tx4 --endian=little | tr -d ' \n')
 [ "$MBRID" = "$DISK_ID" ] || die "disk id at offset 440 is $MBRID, expected $DISK_ID" "sfdisk label-id"
 dd if="$OUT.tmp" of="$WORK/check-p1" bs=1M skip=$(( P1_START * SECTOR / 1048576 )) count=$(( P1_SECTORS * SECTOR / 1048576 )) conv=sparse status=none
-fsck.vfat -n "$WORK/check-p1" >/dev/null || die "fsck.vfat -n reports errors on p1" "run fsck.vfat -n on the extracted partition"
+fsck.vfat -n "$WORK/check-p1" >/dev/null 2>&1 || die "fsck.vfat -n reports errors on p1" "run fsck.vfat -n on the extracted partition"
 [ "$(dd if="$WORK/check-p1" bs=1 skip=71 count=11 status=none | tr -d ' ')" = bootfs ] || die "FAT label is not bootfs" "mkfs.vfat -n"
 rm -f "$WORK/check-p1"
 dd if="$OUT.tmp" of="$WORK/check-p2" bs=1M skip=$(( P2_START * SECTOR / 1048576 )) conv=sparse status=none
-e2fsck -fn "$WORK/check-p2" >/dev/null || die "e2fsck -fn reports errors on p2" "run e2fsck -fn on the extracted partition"
+e2fsck -fn "$WORK/check-p2" >/dev/null 2>&1 || die "e2fsck -fn reports errors on p2" "run e2fsck -fn on the extracted partition"
 [ "$(e2label "$WORK/check-p2")" = rootfs ] || die "ext4 label is not rootfs" "mke2fs -L"
 FSTAB=$(debugfs -R 'cat /etc/fstab' "$WORK/check-p2" 2>/dev/null)
 debugfs -R 'stat /boot/firmware' "$WORK/check-p2" 2>/dev/null | grep -q 'Type: directory' || die "/boot/firmware mountpoint missing in rootfs" "bug"
@@ -576,7 +576,7 @@ EOF
 mv -f "$OUT.tmp" "$OUT"
 mv -f "$JSON.tmp" "$JSON"
 log "done in ${T_TOTAL}s: $OUT ($(du -h --apparent-size "$OUT" | cut -f1) apparent, $(du -h "$OUT" | cut -f1) on disk), $JSON"
-log "disk id $DISK_ID, kernel $KVER, cmdline: $CMDLINE"
+log "disk id $DISK_ID, kernel $KVER, cmdline: $(echo $CMDLINE)"
 }
 
 case "${1:-}" in
