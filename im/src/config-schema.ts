@@ -39,7 +39,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
     max_batch: int(2000),
   } },
   auth: { kind: 'object', fields: {
-    token_ttl_days: { kind: 'number', default: 30, min: 0.001, max: 3650, hint: 'use a number of days, e.g. 30' },
+    token_ttl_days: { kind: 'number', default: 30, min: 0.00001, max: 3650, hint: 'use a number of days, e.g. 30' },
     open_registration: { kind: 'bool', default: false, hint: 'use true or false' },
   } },
   backup: { kind: 'object', fields: {

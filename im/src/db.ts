@@ -17,7 +17,7 @@ export function openDatabase(dataDir: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('wal_autocheckpoint = 4000'); // pages (4 MiB): hot pages are copied back once per checkpoint, not once per commit
+  db.pragma('wal_autocheckpoint = 10000'); // pages (10 MiB): hot pages are copied back once per checkpoint, not once per commit
   migrate(db);
   return db;
 }

@@ -53,9 +53,9 @@ describe('bad input', () => {
     const { ws, next } = await raw();
     ws.send(JSON.stringify({ type: 'auth', token, ref: 0 }));
     expect(await next()).toMatchObject({ type: 'auth_ok', user: 'erin' });
-    const cases: [string | Uint8Array, string][] = [
+    const cases: [string | Uint8Array<ArrayBuffer>, string][] = [
       ['this is not json', 'bad_json'],
-      [new Uint8Array([1, 2, 3]), 'bad_json'],
+      [new Uint8Array([1, 2, 3]) as Uint8Array<ArrayBuffer>, 'bad_json'],
       ['[1,2]', 'bad_json'],
       [JSON.stringify({ type: 'send', conv: 1, client_id: 'x', body: 'y'.repeat(3000) }), 'frame_too_large'],
       [JSON.stringify({ type: 'frobnicate', ref: 9 }), 'unknown_type'],
