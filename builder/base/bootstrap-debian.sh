@@ -219,15 +219,19 @@ WantedBy=multi-user.target
 EOF
   cat > "$root/usr/lib/pibake/expand-rootfs" <<'EOF'
 #!/bin/sh
-# pibake: grow the root partition and its ext4 to the end of the disk, once (first boot).
+# pibake: grow the root partition (the last one) and its ext4 to the end of the disk, once (first boot).
+# sfdisk + partx (BLKPG, works while mounted) + resize2fs; no growpart, so no python3 in the image.
 set -eu
 stamp=/var/lib/pibake/rootfs-expanded
 dev=$(readlink -f "$(findmnt -no SOURCE /)")
 name=$(basename "$dev")
 part=$(cat "/sys/class/block/$name/partition")
 disk=/dev/$(lsblk -no PKNAME "$dev" | head -n1)
-rc=0; growpart "$disk" "$part" || rc=$?
-case $rc in 0|1) ;; *) echo "expand-rootfs: growpart $disk $part failed ($rc)" >&2; exit 1;; esac
+before=$(cat "/sys/class/block/$name/size")
+echo ', +' | sfdisk --quiet --no-reread --no-tell-kernel --force -N "$part" "$disk" >/dev/null
+partx -u --nr "$part" "$disk"
+after=$(cat "/sys/class/block/$name/size")
+echo "expand-rootfs: $dev $before -> $after sectors"
 resize2fs "$dev"
 mkdir -p "${stamp%/*}"; touch "$stamp"
 EOF
@@ -362,7 +366,7 @@ COMPONENTS="main contrib non-free non-free-firmware"
 PACKAGES="systemd-sysv udev dbus libpam-systemd raspi-firmware linux-image-arm64 initramfs-tools zstd
   avahi-daemon libnss-mdns bluez bluez-firmware firmware-brcm80211 wpasupplicant openssh-server cron logrotate
   network-manager sudo ca-certificates iproute2 iputils-ping less nano systemd-timesyncd kmod e2fsprogs
-  dosfstools fdisk cloud-guest-utils procps netbase tzdata rfkill $EXTRA"
+  dosfstools fdisk procps netbase tzdata rfkill $EXTRA"
 PACKAGES=$(echo $PACKAGES | tr ' ' ',')
 
 SOURCES=("deb $MIRROR $SUITE $COMPONENTS" "deb $MIRROR $SUITE-updates $COMPONENTS")
