@@ -41,7 +41,7 @@ export function createStageContext(
   const run: StageContext['run'] = async (argv, opts = {}) => {
     const env = { PATH: CHROOT_PATH, HOME: '/root', LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...opts.env };
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const r = await c.exec(['chroot', TARGET, '/usr/bin/env', '-i', ...envArgs, ...argv], { input: opts.input });
+    const r = await c.exec(['chroot', TARGET, '/usr/bin/env', '-i', ...envArgs, ...argv], { input: opts.input, display: `${argv.join(' ')} (in the image)` });
     return { stdout: r.stdout, stderr: r.stderr };
   };
   const systemctl = (verb: string, units: string[]) => c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);

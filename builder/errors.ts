@@ -35,8 +35,11 @@ export class ToolError extends PibakeError {
   readonly exitStatus: number | undefined;
   readonly stderrTail: string;
   constructor(command: string, exitStatus: number | undefined, stderr: string, hint?: string) {
-    const tail = stderr.trim().split('\n').slice(-6).join('\n');
-    super('tool', 'E_TOOL', `\`${command}\` failed (exit ${exitStatus ?? '?'})${tail ? `: ${tail}` : ''}`, hint);
+    const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+    const tail = lines.slice(-6).join('\n');
+    // One line: the last thing the tool said (apt, e2fsck and friends put the reason last).
+    const last = lines.filter((l) => !/^(W: |N: |Reading |Building |Hit:|Get:)/.test(l)).pop() ?? lines.pop() ?? '';
+    super('tool', 'E_TOOL', `\`${command}\` failed (exit ${exitStatus ?? '?'})${last ? `: ${last}` : ''}`, hint);
     this.command = command;
     this.exitStatus = exitStatus;
     this.stderrTail = tail;

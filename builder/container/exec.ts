@@ -13,6 +13,8 @@ export interface ContainerExecOptions {
   onStderr?: (chunk: string) => void;
   /** Return instead of throwing on non-zero exit. */
   allowFail?: boolean;
+  /** How the command is named in logs and errors (default: argv joined). */
+  display?: string;
 }
 
 export interface ExecResult {
@@ -66,7 +68,8 @@ export async function containerExec(container: Docker.Container, argv: string[],
   const exitCode = info.ExitCode ?? -1;
   const stdout = Buffer.concat(outChunks).toString('utf8');
   const stderr = Buffer.concat(errChunks).toString('utf8');
-  opts.debug?.(`container: ${argv.join(' ')} (${Date.now() - started} ms, exit ${exitCode})`);
-  if (exitCode !== 0 && !opts.allowFail) throw new ToolError(argv.join(' '), exitCode, stderr || stdout, opts.hint);
+  const shown = opts.display ?? argv.join(' ');
+  opts.debug?.(`container: ${shown} (${Date.now() - started} ms, exit ${exitCode})`);
+  if (exitCode !== 0 && !opts.allowFail) throw new ToolError(shown, exitCode, stderr || stdout, opts.hint);
   return { stdout, stderr, exitCode };
 }
