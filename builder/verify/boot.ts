@@ -117,10 +117,11 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
       }
     }
   }
+  const exitedEarly = qemuExit; // before we stop it ourselves
   await qemu.stop();
 
-  const why = qemuExit
-    ? `not run: qemu exited early (code ${qemuExit.code ?? '?'})${qemuExit.stderr ? `: ${qemuExit.stderr.trim().split('\n').pop()}` : ''}`
+  const why = exitedEarly
+    ? `not run: qemu exited early (code ${exitedEarly.code ?? '?'})${exitedEarly.stderr ? `: ${exitedEarly.stderr.trim().split('\n').pop()}` : ''}`
     : `not run: boot did not finish within ${o.timeoutSec} s`;
   const guestById = new Map(events.filter((e) => e.event === 'check').map((e) => [e.id, e]));
   const rows: CheckResult[] = checks.map((c) => {
