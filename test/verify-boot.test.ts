@@ -73,4 +73,19 @@ describe.skipIf(!existsSync(BUILT))('boot of a built image', () => {
     expect(failing).toEqual([]);
     expect(report.boots[0]!.checks.some((c) => c.source.startsWith('stage:'))).toBe(true);
   });
+
+  it('fails the server rows when the server is stopped before the host checks run', async () => {
+    const report = await verifyImage({
+      image: BUILT,
+      definition: 'images/im-server.yaml',
+      outDir: await outDir(),
+      timeoutSec: 900,
+      log,
+      extraChecks: [{ id: 'test.stop-server', title: 'stop the chat server (guest checks run before host checks)', guest: 'systemctl stop pibake-im.service && echo stopped' }],
+    });
+    process.stderr.write(formatReport(report) + '\n');
+    const status = Object.fromEntries(report.boots[0]!.checks.map((c) => [c.id, c.status]));
+    expect(status).toMatchObject({ 'im-server.active': 'pass', 'test.stop-server': 'pass', 'im-server.healthz': 'fail', 'im.message-round-trip': 'fail' });
+    expect(report.ok).toBe(false);
+  });
 });
