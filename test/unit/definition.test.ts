@@ -78,3 +78,11 @@ describe('image definition', () => {
     expect(execFileSync('./pibake', ['validate', 'images/im-server.yaml'], { encoding: 'utf8' })).toMatch(/valid \(9 stages/);
   });
 });
+
+describe('JSON Schema for editors', () => {
+  it('schema/image.schema.json is the current export (regenerate: ./pibake schema > schema/image.schema.json)', async () => {
+    const { definitionJsonSchema } = await import('../../builder/definition/schema.ts');
+    const { readFileSync } = await import('node:fs');
+    expect(JSON.parse(readFileSync('schema/image.schema.json', 'utf8'))).toEqual(definitionJsonSchema());
+  });
+});
