@@ -28,6 +28,14 @@ export interface BootOptions {
   cleanups: Cleanups;
 }
 
+/** "fetch failed" alone says little: add the cause's code (ECONNREFUSED, ECONNRESET…) or message. */
+function describeHostError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause as { code?: string; message?: string } | undefined;
+  const extra = cause?.code ?? cause?.message;
+  return extra && !e.message.includes(extra) ? `${e.message} (${extra})` : e.message;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
@@ -113,7 +121,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
         const detail = (await c.host!({ httpBase })) ?? 'ok';
         hostResults.set(c.id, { ok: true, detail, seconds: (Date.now() - t0) / 1000 });
       } catch (e) {
-        hostResults.set(c.id, { ok: false, detail: e instanceof Error ? e.message : String(e), seconds: (Date.now() - t0) / 1000 });
+        hostResults.set(c.id, { ok: false, detail: describeHostError(e), seconds: (Date.now() - t0) / 1000 });
       }
     }
   }
