@@ -96,14 +96,14 @@ async function stopServer() {
   await new Promise((r) => { s.once('exit', r); s.kill('SIGTERM'); setTimeout(() => { try { s.kill('SIGKILL'); } catch {} }, 20000); });
 }
 
-async function connectClients(n, onMsg, concurrency = 20) {
+async function connectClients(n, onMsg, concurrency = 20, first = 0) {
   const clients = new Array(n);
   let next = 0, failed = 0;
   async function worker() {
     while (next < n) {
       const i = next++;
       try {
-        const { token } = await login(BASE, `user${i + 1}`, 'pass');
+        const { token } = await login(BASE, `user${first + i + 1}`, 'pass');
         clients[i] = await ImConnection.connect(WS, token, { setup: (c) => onMsg && c.on('msg', (m) => onMsg(i, m)) });
       } catch (e) { failed++; log(`client ${i + 1}: ${e.message}`); }
     }
@@ -205,8 +205,7 @@ async function runIdle(counts) {
   let have = 0;
   for (const n of counts.sort((a, b) => a - b)) {
     const t0 = performance.now();
-    const more = await (async () => { const { clients } = await connectClients(n - have, null); return clients; })();
-    // connectClients names users from 1; shift to fresh users for the increment
+    const { clients: more } = await connectClients(n - have, null, 20, have); // users have+1..n
     all = all.concat(more);
     have = n;
     const loginRate = (more.length / ((performance.now() - t0) / 1000)).toFixed(1);
