@@ -47,6 +47,7 @@ function need(args: string[], n: number, what: string): void {
 }
 
 async function run(argv: string[]): Promise<number> {
+  process.umask(0o027);
   const args = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
   const [cmd, sub, ...rest] = args;
   if (!cmd || cmd === 'help' || cmd === '--help') { console.log(USAGE); return cmd ? 0 : 2; }

@@ -11,6 +11,7 @@ function webDir(): string {
 }
 
 async function main(): Promise<void> {
+  process.umask(0o027); // database, backups and logs are private to the service user (and its group)
   const file = configPathFromArgs(process.argv.slice(2), process.env);
   let config;
   try {
