@@ -162,7 +162,6 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
     initramfsSec: mu?.initramfs ?? undefined,
     powerOnToServerSec: serverAt === undefined ? undefined : round1((serverAt - qemu.startedAt) / 1000),
     systemdAnalyze: analysis?.analyze.trim(),
-    slowestUnits: analysis?.blame.split('\n').map((l) => l.trim().replace(/\s+/, ' ')).filter(Boolean),
   };
   const analyze = parseAnalyzeTime(analysis?.analyze ?? '');
   rows.push({

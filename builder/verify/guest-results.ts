@@ -4,7 +4,7 @@ import { CONSOLE_PREFIX } from './guest-payload.ts';
 export type GuestEvent =
   | { event: 'multi-user'; uptime: number; initramfs: number | null }
   | { event: 'boot-finished'; uptime: number; state: string }
-  | { event: 'analysis'; analyze: string; blame: string }
+  | { event: 'analysis'; analyze: string }
   | { event: 'check'; id: string; exit: number; start: number; end: number; out: string }
   | { event: 'done'; uptime: number };
 
@@ -26,10 +26,7 @@ export function parseGuestResults(text: string, fromConsole = false): GuestEvent
     try {
       const e = JSON.parse(line) as GuestEvent;
       if (e.event === 'check') e.out = unb64(e.out);
-      if (e.event === 'analysis') {
-        e.analyze = unb64(e.analyze);
-        e.blame = unb64(e.blame);
-      }
+      if (e.event === 'analysis') e.analyze = unb64(e.analyze);
       events.push(e);
     } catch {
       // a line garbled by interleaved console output: skip it

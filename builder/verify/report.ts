@@ -20,8 +20,6 @@ export interface BootTimings {
   /** guest uptime when the verify initramfs switched to the image's systemd */
   initramfsSec?: number;
   systemdAnalyze?: string;
-  /** the slowest units (systemd-analyze blame, top 8) */
-  slowestUnits?: string[];
 }
 
 export interface BootReport {
@@ -65,7 +63,6 @@ export function formatBoot(b: BootReport): string {
     table(rows),
     `boot: multi-user ${fmtSec(t.multiUserSec)}, boot finished ${fmtSec(t.bootFinishedSec)}, power-on -> server answering ${fmtSec(t.powerOnToServerSec)}` +
       (t.initramfsSec !== undefined ? `, verify initramfs ${fmtSec(t.initramfsSec)}` : ''),
-    ...(t.slowestUnits?.length ? [`slowest units: ${t.slowestUnits.slice(0, 5).join(', ')}`] : []),
     `console log: ${b.consoleLog}`,
   ];
   if (b.consoleTail) lines.push('--- console tail ---', b.consoleTail, '---');
