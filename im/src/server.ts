@@ -1,5 +1,6 @@
 // Composes the chat server: database, group commit, HTTP + WebSocket on one port, limits, and graceful shutdown.
-import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
@@ -13,6 +14,10 @@ import { createLogger } from './logger.ts';
 import { AccessLog } from './access-log.ts';
 import { onFrame, sendError, announcePresence, type Ctx } from './ws-handlers.ts';
 import { httpHandler } from './http-api.ts';
+
+// require() rather than an ESM import: building the ESM facade of node:http evaluates its lazy exports,
+// which loads the whole undici fetch/WebSocket stack (~30 ms of startup on x64, far more on a Pi)
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface RunningServer { http: Server; ctx: Ctx; port: number; close(): Promise<void> }
 
