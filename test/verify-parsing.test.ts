@@ -131,3 +131,25 @@ describe('report', () => {
     expect(out).toContain('verify FAILED (1 failing check)');
   });
 });
+
+describe('base of an image for --compare-base', () => {
+  it('is found in the cache through manifest.json, or explained', async () => {
+    const { baseImageFromManifest } = await import('../builder/verify/base-locate.ts');
+    const { mkdir } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'verify-base-'));
+    const cache = join(dir, 'cache');
+    const saved = process.env.PIBAKE_CACHE;
+    process.env.PIBAKE_CACHE = cache;
+    try {
+      expect(() => baseImageFromManifest(join(dir, 'im.img.xz'))).toThrow(/no manifest.json next to/);
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify({ base: { digest: 'bootstrap:d631457a70dd5306aaaa' } }));
+      expect(() => baseImageFromManifest(join(dir, 'im.img.xz'))).toThrow(/not in the cache/);
+      await mkdir(join(cache, 'base', 'bootstrap-d631457a70dd5306'), { recursive: true });
+      await writeFile(join(cache, 'base', 'bootstrap-d631457a70dd5306', 'base.img'), '');
+      expect(baseImageFromManifest(join(dir, 'im.img.xz'))).toBe(join(cache, 'base', 'bootstrap-d631457a70dd5306', 'base.img'));
+    } finally {
+      if (saved === undefined) delete process.env.PIBAKE_CACHE;
+      else process.env.PIBAKE_CACHE = saved;
+    }
+  });
+});
