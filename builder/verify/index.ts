@@ -7,6 +7,7 @@ import { bootAndVerify } from './boot.ts';
 import { collectStageChecks, type SourcedCheck } from './collect-checks.ts';
 import { loadDefinitionForVerify } from './definition-adapter.ts';
 import { VerifyError } from './errors.ts';
+import { checkHostTools } from './preflight.ts';
 import type { VerifyReport } from './report.ts';
 
 export { formatReport } from './report.ts';
@@ -33,6 +34,7 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const log = o.log ?? ((m: string) => console.error(`verify: ${m}`));
   if (o.compareBase && !o.baseImage) throw new VerifyError('input', '--compare-base needs the base image', 'pass --base-image <base.img> (the cached base the image was built from)');
+  await checkHostTools();
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
   const cleanups = new Cleanups();
