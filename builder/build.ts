@@ -1,5 +1,6 @@
 // The build pipeline: definition → base → working copy → builder container → stages → outputs, releasing everything.
-import { copyFileSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostExec } from './host/exec.ts';
 import path from 'node:path';
 import { CleanupStack } from './cleanup.ts';
 import { assertEngine } from './container/docker.ts';
@@ -70,7 +71,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     cleanups.push(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
     const hostImage = path.join(work, 'work.img');
     const copy = r.step('working copy of the base');
-    copyFileSync(base.image, hostImage, constants.COPYFILE_FICLONE);
+    await hostExec(['cp', '--sparse=always', '--reflink=auto', base.image, hostImage]);
     copy.done();
     checkAbort();
 
@@ -92,6 +93,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
 
     const stageReports: { name: string; duration_ms: number; changed: string[] }[] = [];
     const stageDurations: Record<string, number> = {};
+    const shared = { aptUpdated: false };
     for (const stage of stages) {
       const cfg = (def.stages as Record<string, unknown>)[stage.name];
       if (cfg === undefined) continue;
@@ -100,7 +102,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
       const ctx = createStageContext(c, (m) => r.info(`${stage.name}: ${m}`), changed, async (name) => {
         if (name === 'im-bundle') return ensureImBundle('arm64', r);
         throw new PibakeError('stage', 'E_ARTIFACT', `unknown artifact ${name}`);
-      });
+      }, shared);
       const s = r.step(`stage ${stage.name}: ${stage.description}`);
       try {
         await stage.apply(ctx, cfg as never);

@@ -1,6 +1,6 @@
 // The real StageContext: reads and changes the mounted image inside the builder container.
 import path from 'node:path';
-import { execa } from 'execa';
+import { hostStream } from './host/exec.ts';
 import type { BuildContainer } from './container/build-container.ts';
 import type { FileAttrs, StageContext } from './stage.ts';
 import { renderTemplate } from './templates.ts';
@@ -10,6 +10,16 @@ import { PibakeError } from './errors.ts';
 
 const TARGET = '/target';
 const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The builder container's own (amd64) apt, working on the image's sources, lists, cache and dpkg status. */
+const NATIVE_APT = [
+  `-o`, `Dir=${TARGET}`,
+  `-o`, `Dir::Bin::Methods=/usr/lib/apt/methods`,
+  `-o`, `Dir::Bin::dpkg=/usr/bin/dpkg`,
+  `-o`, `APT::Architecture=arm64`,
+  `-o`, `APT::Architectures::=arm64`,
+  `-o`, `Acquire::Languages=none`,
+];
 
 /** Rejects relative paths and `..` so a stage can only touch the image. */
 export function imagePath(p: string): string {
@@ -24,8 +34,9 @@ export function createStageContext(
   note: (m: string) => void,
   changed: Set<string>,
   hostArtifact: StageContext['hostArtifact'],
+  /** State shared by the contexts of one build (the package indexes are fetched once per build). */
+  shared: { aptUpdated: boolean },
 ): StageContext {
-  let aptUpdated = false;
   const ids = async () => ({
     users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
     groups: parseIdFile((await c.exec(['cat', `${TARGET}/etc/group`])).stdout),
@@ -69,12 +80,9 @@ export function createStageContext(
       const abs = imagePath(p);
       const { uid, gid } = await owner(attrs);
       await c.exec(['mkdir', '-p', TARGET + abs]);
-      const tar = execa('tar', ['-C', hostPath, '-c', `--owner=${uid}`, `--group=${gid}`, '--numeric-owner', '.'], {
-        buffer: false,
-        encoding: 'buffer',
-      });
-      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET + abs], { input: tar.stdout! as any });
-      await tar;
+      const tar = hostStream(['tar', '-C', hostPath, '-c', `--owner=${uid}`, `--group=${gid}`, '--numeric-owner', '.']);
+      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET + abs], { input: tar.stdout, display: `copy ${hostPath} to ${abs}` });
+      await tar.done;
       changed.add(abs + '/');
     },
     run,
@@ -90,11 +98,16 @@ export function createStageContext(
     apt: {
       async install(packages) {
         if (!packages.length) return;
-        if (!aptUpdated) {
-          await run(['apt-get', 'update', '-q']);
-          aptUpdated = true;
+        // Index download and package download run natively (the container's apt on the image's apt state);
+        // only dpkg and the maintainer scripts run emulated in the chroot. This is what mmdebstrap does too.
+        if (!shared.aptUpdated) {
+          await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)' });
+          shared.aptUpdated = true;
         }
-        await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
+        await c.exec(['apt-get', ...NATIVE_APT, 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...packages], {
+          display: `apt-get install ${packages.join(' ')} (download)`,
+        });
+        await run(['apt-get', 'install', '-y', '-q', '--no-download', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
       },
       async purge(packages) {
         if (packages.length) await run(['apt-get', 'purge', '-y', '-q', '--auto-remove', ...packages]);

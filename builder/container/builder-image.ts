@@ -4,7 +4,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { docker } from './docker.ts';
-import { hostExec } from '../host/exec.ts';
+import { hostExec, hostStream } from '../host/exec.ts';
 import { hostDebianMirror } from '../host/mirror.ts';
 import { cacheDir, projectRoot } from '../paths.ts';
 import { PibakeError } from '../errors.ts';
@@ -60,10 +60,10 @@ export async function ensureBuilderImage(reporter: Reporter, cleanups: CleanupSt
     await hostExec([path.join(scriptDir, 'make-builder-rootfs.sh'), hostDebianMirror(), rootfs], {
       hint: 'debootstrap needs root and the Debian archive; run `pibake doctor`',
     });
-    const tar = execa('tar', ['--numeric-owner', '--xattrs', '-C', rootfs, '-c', '.'], { buffer: false, encoding: 'buffer' });
+    const tar = hostStream(['tar', '--numeric-owner', '--xattrs', '-C', rootfs, '-c', '.']);
     const stream: NodeJS.ReadableStream = await (docker() as any).importImage(tar.stdout, { repo: tag.split(':')[0], tag: tag.split(':')[1] });
     await new Promise<void>((resolve, reject) => docker().modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
-    await tar;
+    await tar.done;
   } catch (e) {
     step.fail();
     throw e;
