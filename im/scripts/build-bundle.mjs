@@ -37,7 +37,9 @@ function fetchNode(arch, cacheDir) {
   if (!existsSync(tgz) || !existsSync(integrityFile)) {
     const json = execFileSync('npm', ['pack', `${pkg}@${NODE_VERSION}`, '--json', '--pack-destination', cacheDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const info = JSON.parse(json)[0];
-    writeFileSync(integrityFile, info.integrity + '\n');
+    const registry = execFileSync('npm', ['view', `${pkg}@${NODE_VERSION}`, 'dist.integrity'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    if (registry !== info.integrity) { rmSync(join(cacheDir, info.filename), { force: true }); fail(`${pkg}@${NODE_VERSION}: downloaded integrity ${info.integrity} differs from the registry's ${registry}`); }
+    writeFileSync(integrityFile, registry + '\n');
   }
   const integrity = readFileSync(integrityFile, 'utf8').trim();
   const actual = 'sha512-' + sha('sha512', tgz, 'base64');
