@@ -13,7 +13,7 @@ async function connect(name: string, cursor?: number): Promise<ImConnection> {
 }
 
 beforeAll(async () => {
-  srv = await startTestServer({ limits: { messages_per_second: 1000, message_burst: 1000 } });
+  srv = await startTestServer({ limits: { messages_per_second: 1000, message_burst: 1000 }, storage: { commit_window_ms: 1 } });
   addUsers(srv, ['alice', 'bob', 'carol', 'dave']);
 }, 60000);
 afterAll(async () => { for (const c of conns) c.close(); await srv?.stop(); });
