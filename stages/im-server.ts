@@ -14,7 +14,8 @@ export default defineStage({
     port: z.number().int().min(1024).max(65535).default(8080).describe('HTTP + WebSocket port (unprivileged: the unit has no capabilities)'),
     log_level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('logging.level of the server'),
     max_threads: z.number().int().min(1).max(1024).default(50).describe('threading.max_threads of the server (see the server README for what it bounds)'),
-    memory_max: z.string().regex(/^\d+[KMG]$/, 'a size such as 256M').default('256M').describe('MemoryMax= of the unit (hard cap, the kernel kills above it)'),
+    memory_max: z.string().regex(/^\d+[KMG]$/, 'a size such as 384M').default('384M').describe('MemoryMax= of the unit (hard cap, the kernel kills above it)'),
+    memory_high: z.string().regex(/^\d+[KMG]$/, 'a size such as 256M').default('256M').describe('MemoryHigh= of the unit (above it the kernel reclaims hard and throttles)'),
     backup_keep: z.number().int().min(1).max(365).default(7).describe('How many nightly backups are kept'),
     admin: z
       .strictObject({

@@ -124,7 +124,7 @@ describe('journald, zram, im-server', () => {
     expect(cfg.content).toMatch(/^logging:\n  level: info$/m);
     expect(cfg.content).toMatch(/^threading:\n  max_threads: 50$/m);
     const unit = ctx.files.get('/etc/systemd/system/pibake-im.service')!.content;
-    for (const d of ['User=pibake-im', 'StateDirectory=pibake-im', 'ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'MemoryMax=256M', 'Restart=on-failure'])
+    for (const d of ['User=pibake-im', 'StateDirectory=pibake-im', 'ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'MemoryHigh=256M', 'MemoryMax=384M', 'Restart=on-failure'])
       expect(unit).toMatch(new RegExp(`^${d}$`, 'm'));
     expect(ctx.units.enabled.has('pibake-im.service')).toBe(true);
     expect(ctx.copies).toEqual([{ from: '/fake/im-bundle', to: '/opt/pibake-im' }]);
