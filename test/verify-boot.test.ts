@@ -1,8 +1,8 @@
 // Real qemu boots (no mocks): the base image reaches multi-user with the built-in rows passing, a must-fail check
 // fails on its own row, a too-short timeout ends with the console tail and no qemu left, a built image passes.
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,7 +20,10 @@ const provided = (() => {
 })();
 const BUILT = process.env.PIBAKE_VERIFY_IMAGE ?? provided ?? 'out/im-server.img.xz';
 const log = (m: string) => process.stderr.write(`  verify: ${m}\n`);
-const outDir = () => mkdtemp(join(tmpdir(), 'verify-test-'));
+const dirs: string[] = [];
+const outDir = async () => { const d = await mkdtemp(join(tmpdir(), 'verify-test-')); dirs.push(d); return d; };
+// console logs and reports are kept when PIBAKE_KEEP_VERIFY_OUTPUT is set (to read a failing boot)
+afterAll(() => (process.env.PIBAKE_KEEP_VERIFY_OUTPUT ? undefined : Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))));
 const qemuRunningFor = async (dir: string) => (await execa('pgrep', ['-f', `qemu-system-aarch64.*${dir}`], { reject: false })).stdout.trim();
 
 describe('verify kit', () => {

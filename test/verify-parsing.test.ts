@@ -1,7 +1,7 @@
 // Unit tests of verify's parsers and builders: sfdisk JSON, guest result lines, systemd-analyze, cmdline, modules, cpio.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp as mkdtempRaw, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAndRoot, parseSfdiskJson, partUuid } from '../builder/verify/partition-table.ts';
@@ -13,6 +13,10 @@ import { collectStageChecks, validateChecks } from '../builder/verify/collect-ch
 import { formatReport, type VerifyReport } from '../builder/verify/report.ts';
 import { defineStage } from '../builder/stage.ts';
 import { z } from 'zod';
+
+const temps: string[] = [];
+const mkdtemp = async (prefix: string) => { const d = await mkdtempRaw(prefix); temps.push(d); return d; };
+afterAll(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
 
 const sfdisk = JSON.stringify({
   partitiontable: {
