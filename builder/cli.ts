@@ -60,8 +60,9 @@ await yargs(hideBin(process.argv))
         .positional('image', { type: 'string', describe: 'image.img or image.img.xz', demandOption: true })
         .option('definition', { type: 'string', describe: 'definition the image was built from (its stages declare the checks)' })
         .option('compare-base', { type: 'boolean', describe: 'also boot the unmodified base and compare boot times' })
+        .option('base-image', { type: 'string', describe: 'the base for --compare-base (default: found through manifest.json and the base cache)' })
         .option('timeout', { type: 'number', default: 600, describe: 'seconds before the boot is given up' })
-        .option('report', { type: 'string', describe: 'directory for report.json and the console log (default: next to the image)' }),
+        .option('report', { type: 'string', describe: 'directory for verify-report.json and the console logs (default: next to the image)' }),
     (a) =>
       run(async () => {
         const { verifyCommand } = await import('./verify/command.ts');
@@ -69,6 +70,7 @@ await yargs(hideBin(process.argv))
           image: a.image as string,
           definition: a.definition as string | undefined,
           compareBase: Boolean(a['compare-base']),
+          baseImage: a['base-image'] as string | undefined,
           timeoutSec: a.timeout as number,
           reportDir: a.report as string | undefined,
           verbose: Boolean(a.verbose),

@@ -104,10 +104,18 @@ export function createStageContext(
           await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)' });
           shared.aptUpdated = true;
         }
+        // Resolve and download natively, then hand dpkg the exact set: an emulated apt-get would spend minutes
+        // building its package cache before dpkg even starts.
+        await c.sh(`rm -f ${TARGET}/var/cache/apt/archives/*.deb`);
         await c.exec(['apt-get', ...NATIVE_APT, 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...packages], {
-          display: `apt-get install ${packages.join(' ')} (download)`,
+          display: `apt-get install ${packages.join(' ')} (resolve and download)`,
         });
-        await run(['apt-get', 'install', '-y', '-q', '--no-download', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
+        const debs = (await c.sh(`cd ${TARGET}/var/cache/apt/archives && ls -1 | grep '\\.deb$' || true`)).stdout.split('\n').filter(Boolean);
+        if (!debs.length) return note(`${packages.join(', ')}: already installed`);
+        await run(['dpkg', '--install', '--force-confold', ...debs.map((d) => `/var/cache/apt/archives/${d}`)], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+        const requested = new Set(packages.map((p) => p.split('=')[0]!.split(':')[0]));
+        const deps = debs.map((d) => decodeURIComponent(d).split('_')[0]!).filter((n) => !requested.has(n));
+        if (deps.length) await c.exec(['apt-mark', ...NATIVE_APT, 'auto', ...deps], { display: 'apt-mark auto (dependencies)' });
       },
       async purge(packages) {
         if (packages.length) await run(['apt-get', 'purge', '-y', '-q', '--auto-remove', ...packages]);

@@ -64,6 +64,8 @@ write-boot) # <start sector> <size sectors> <label> <volume id hex>: fresh FAT f
   mkfs.vfat -F 32 -n "$4" -i "$5" -C /build/boot.fat $(( $3 / 2 )) >/dev/null
   ( cd "$boot_dir" && find . -mindepth 1 -maxdepth 1 -printf '%P\0' | xargs -0 -r -I{} mcopy -s -p -m -i /build/boot.fat {} ::/ )
   fsck.vfat -n /build/boot.fat >/dev/null || die "the new boot filesystem does not pass fsck.vfat"
+  # Punch the old partition out first: a sparse dd skips zero blocks, which must not leave old bytes behind.
+  fallocate --punch-hole --offset $(( $2 * 512 )) --length $(( $3 * 512 )) "$img"
   dd if=/build/boot.fat of="$img" bs=512 seek="$2" conv=notrunc,sparse status=none
   rm -f /build/boot.fat
   ;;
