@@ -38,7 +38,8 @@ export class ToolError extends PibakeError {
     const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
     const tail = lines.slice(-6).join('\n');
     // One line: the last thing the tool said (apt, e2fsck and friends put the reason last).
-    const last = lines.filter((l) => !/^(W: |N: |Reading |Building |Hit:|Get:)/.test(l)).pop() ?? lines.pop() ?? '';
+    const said = lines.filter((l) => !/^(W: |N: |Reading |Building |Hit:|Get:)/.test(l));
+    const last = [...said].reverse().find((l) => /\berror\b|^E: /i.test(l) && !/FAILED \(exit/.test(l)) ?? said.pop() ?? lines.pop() ?? '';
     super('tool', 'E_TOOL', `\`${command}\` failed (exit ${exitStatus ?? '?'})${last ? `: ${last}` : ''}`, hint);
     this.command = command;
     this.exitStatus = exitStatus;

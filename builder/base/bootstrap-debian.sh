@@ -420,7 +420,9 @@ rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/cache
        "$ROOT"/var/log/apt/* "$ROOT"/var/log/dpkg.log "$ROOT"/var/log/alternatives.log "$ROOT"/var/log/bootstrap.log \
        "$ROOT"/tmp/* "$ROOT"/var/tmp/* "$ROOT"/etc/ssh/ssh_host_* "$ROOT"/root/.bash_history
 mkdir -p "$ROOT/var/lib/apt/lists/partial"
-[ "$(cat "$ROOT/etc/machine-id")" = uninitialized ] || die "machine-id is not 'uninitialized'" "bug in the customize hook"
+# mmdebstrap's own cleanup (after the customize hook) may leave machine-id empty: Pi OS ships "uninitialized"
+echo uninitialized > "$ROOT/etc/machine-id"
+[ "$(cat "$ROOT/etc/machine-id")" = uninitialized ] || die "machine-id is not 'uninitialized'" "check $ROOT/etc/machine-id"
 
 # --- boot partition contents out of the root tree, leaving the empty mountpoint
 find "$ROOT/boot/firmware" -mindepth 1 -maxdepth 1 -exec mv -t "$BOOTDIR" {} +
