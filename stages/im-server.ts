@@ -10,20 +10,33 @@ export default defineStage({
   name: 'im-server',
   description: 'The pibake-im chat server, compiled, on its pinned Node 24 runtime, as a hardened systemd service',
   schema: z.strictObject({
-    host: z.string().default('0.0.0.0').describe('Listen address'),
+    host: z
+      .string()
+      .regex(/^([0-9.]+|[0-9a-fA-F:]+|[a-z0-9.-]+)$/, 'an IP address or host name, e.g. 0.0.0.0 or ::')
+      .default('0.0.0.0')
+      .describe('Listen address'),
     port: z.number().int().min(1024).max(65535).default(8080).describe('HTTP + WebSocket port (unprivileged: the unit has no capabilities)'),
     log_level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('logging.level of the server'),
     max_threads: z.number().int().min(1).max(1024).default(50).describe('threading.max_threads of the server (see the server README for what it bounds)'),
-    memory_max: z.string().regex(/^\d+[KMG]$/, 'a size such as 384M').default('384M').describe('MemoryMax= of the unit (hard cap, the kernel kills above it)'),
+    memory_max: z.string().regex(/^\d+[KMG]$/, 'a size such as 1G').default('1G').describe('MemoryMax= of the unit (hard cap, the kernel kills above it); must hold max_threads concurrent logins (16 MiB each)'),
     memory_high: z.string().regex(/^\d+[KMG]$/, 'a size such as 256M').default('256M').describe('MemoryHigh= of the unit (above it the kernel reclaims hard and throttles)'),
     backup_keep: z.number().int().min(1).max(365).default(7).describe('How many nightly backups are kept'),
     admin: z
       .strictObject({
         name: z.string().regex(/^[a-z0-9_.-]{2,32}$/, 'a user name (2–32 of a-z 0-9 _ . -)'),
-        password_hash: z.string().regex(/^scrypt\$/, 'the output of `pibake-im-admin hash-password` (starts with scrypt$), never a clear password'),
+        password_hash: z
+          .string()
+          .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'the output of `pibake-im-admin hash-password` (scrypt$N$r$p$salt$hash), never a clear password'),
       })
       .optional()
       .describe('First admin account, created at first start; the password is given only as a hash'),
+  })
+  .superRefine((c, ctx) => {
+    // Each concurrent login runs scrypt with 16 MiB on one of max_threads pool threads; the unit must hold them all.
+    const mib = (s: string) => Number(s.slice(0, -1)) * ({ K: 1 / 1024, M: 1, G: 1024 } as const)[s.slice(-1) as 'K' | 'M' | 'G'];
+    const need = c.max_threads * 16 + 128;
+    if (mib(c.memory_max) < need)
+      ctx.addIssue({ code: 'custom', path: ['memory_max'], message: `${c.memory_max} cannot hold ${c.max_threads} concurrent logins (16 MiB each, ~${need}M in all); raise memory_max or lower max_threads` });
   }),
   async apply(ctx, cfg) {
     const bundle = await ctx.hostArtifact('im-bundle');

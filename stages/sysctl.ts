@@ -6,7 +6,7 @@ const key = z.string().regex(/^[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/, 'a sysctl key su
 
 export const sysctlSchema = z.strictObject({
   file: z.string().regex(/^[0-9]{2}-[a-z0-9-]+\.conf$/, 'a drop-in name like 90-pibake.conf').default('90-pibake.conf').describe('Drop-in file name in /etc/sysctl.d'),
-  values: z.record(key, z.union([z.number().int(), z.string().min(1)])).default({}).describe('Kernel parameters: key → value (numbers, or space-separated numbers as a string)'),
+  values: z.record(key, z.union([z.number().int(), z.string().regex(/^[^\n\r=]*[^\s=][^\n\r=]*$/, 'a value on one line, e.g. "4096 87380 16777216"')])).default({}).describe('Kernel parameters: key → value (numbers, or space-separated numbers as a string)'),
 });
 
 export function normalizeValue(v: string | number): string {

@@ -14,6 +14,8 @@ export default defineStage({
     if (await ctx.exists('/usr/lib/systemd/system/rpi-zram-writeback.timer') || (await ctx.exists('/etc/rpi/swap.conf'))) {
       ctx.note('Pi OS rpi-swap found: configuring it for zram only');
       await ctx.writeFile('/etc/rpi/swap.conf.d/90-pibake.conf', ctx.render('zram/rpi-swap.conf.njk', cfg));
+      // rpi-swap sizes and tunes the device through zram-generator: size, algorithm and priority go there.
+      await ctx.writeFile('/etc/systemd/zram-generator.conf.d/90-pibake.conf', ctx.render('zram/zram-generator.conf.njk', cfg));
     } else {
       await ctx.apt.install(['zram-tools']);
       await ctx.writeFile('/etc/default/zramswap', ctx.render('zram/zramswap.njk', cfg));

@@ -115,16 +115,17 @@ describe('journald, zram, im-server', () => {
     await zram.apply(pios, def.stages.zram!);
     expect(pios.installed).toEqual([]);
     expect(pios.files.get('/etc/rpi/swap.conf.d/90-pibake.conf')!.content).toMatch(/^Mechanism=zram$/m);
+    expect(pios.files.get('/etc/systemd/zram-generator.conf.d/90-pibake.conf')!.content).toMatch(/^zram-size = ram \* 0.5$[\s\S]*^compression-algorithm = zstd$/m);
   });
   it('im-server writes config with the seed knobs, a hardened unit, and enables it', async () => {
     const ctx = new FakeContext();
-    await imServer.apply(ctx, { ...def.stages['im-server']!, admin: { name: 'admin', password_hash: 'scrypt$abc' } });
+    await imServer.apply(ctx, { ...def.stages['im-server']!, admin: { name: 'admin', password_hash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==' } });
     const cfg = ctx.files.get('/etc/pibake-im/config.yaml')!;
     expect(cfg.attrs).toEqual({ mode: 0o640, owner: 'root', group: 'pibake-im' });
     expect(cfg.content).toMatch(/^logging:\n  level: info$/m);
     expect(cfg.content).toMatch(/^threading:\n  max_threads: 50$/m);
     const unit = ctx.files.get('/etc/systemd/system/pibake-im.service')!.content;
-    for (const d of ['User=pibake-im', 'StateDirectory=pibake-im', 'ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'MemoryHigh=256M', 'MemoryMax=384M', 'Restart=on-failure'])
+    for (const d of ['User=pibake-im', 'StateDirectory=pibake-im', 'ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'MemoryHigh=256M', 'MemoryMax=1G', 'Restart=on-failure'])
       expect(unit).toMatch(new RegExp(`^${d}$`, 'm'));
     expect(ctx.units.enabled.has('pibake-im.service')).toBe(true);
     expect(ctx.copies).toEqual([{ from: '/fake/im-bundle', to: '/opt/pibake-im' }]);
