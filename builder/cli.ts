@@ -8,6 +8,16 @@ import { createReporter } from './reporter.ts';
 import { build } from './build.ts';
 import { plan } from './plan.ts';
 import { doctorChecks, formatChecks } from './cli/doctor.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from './paths.ts';
+
+/** Installs/starts what build and verify need (root on Debian) or stops with the commands to run (exit 2). */
+async function ensureHostTools(): Promise<void> {
+  const r = spawnSync('sh', [path.join(projectRoot, 'scripts', 'ensure-host.sh'), '--all'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new PibakeError('config', 'E_HOST', 'this machine lacks what the command needs (see above)', 'run the commands above, then `pibake doctor`');
+}
 
 async function run(fn: () => Promise<number | void>): Promise<never> {
   try {
@@ -32,6 +42,7 @@ await yargs(hideBin(process.argv))
     (a) =>
       run(async () => {
         const loaded = loadDefinition(a.definition as string);
+        await ensureHostTools();
         const reporter = createReporter({ verbose: a.verbose as boolean });
         const res = await build(loaded, { reporter, outDir: a.out as string | undefined });
         process.stdout.write(`${res.image}\n`);
@@ -65,6 +76,8 @@ await yargs(hideBin(process.argv))
         .option('report', { type: 'string', describe: 'directory for verify-report.json and the console logs (default: next to the image)' }),
     (a) =>
       run(async () => {
+        if (!existsSync(a.image as string)) throw new PibakeError('config', 'E_IMAGE', `${a.image}: no such image`, 'give the .img or .img.xz that pibake build wrote');
+        await ensureHostTools();
         const { verifyCommand } = await import('./verify/command.ts');
         return verifyCommand({
           image: a.image as string,

@@ -38,12 +38,12 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
       network: false,
       debug: bc.reporter.debug,
     });
-    const src = `/in/${path.basename(archive)}`;
-    const cmd = extensionOf(archive) === '.zip'
-      ? `n=$(busybox unzip -l "${src}" | awk '/\\.img$/ {print $4; exit}'); [ -n "$n" ] || { echo "no .img inside the zip" >&2; exit 1; }; busybox unzip -p "${src}" "$n" | cp --sparse=always /dev/stdin /out/base.img`
-      : `xz -dc -T0 "${src}" | cp --sparse=always /dev/stdin /out/base.img`;
+    // The archive's name is passed as an argument, never spliced into the script.
+    const script = extensionOf(archive) === '.zip'
+      ? `n=$(busybox unzip -l "$1" | awk '/\\.img$/ {print $4; exit}'); [ -n "$n" ] || { echo "no .img inside the zip" >&2; exit 1; }; busybox unzip -p "$1" "$n" | cp --sparse=always /dev/stdin /out/base.img`
+      : `xz -dc -T0 "$1" | cp --sparse=always /dev/stdin /out/base.img`;
     try {
-      await c.sh(cmd, { hint: 'the archive is damaged or not a disk image' });
+      await c.exec(['bash', '-euo', 'pipefail', '-c', script, 'unpack', `/in/${path.basename(archive)}`], { hint: 'the archive is damaged or not a disk image' });
     } finally {
       await c.remove();
     }

@@ -49,10 +49,14 @@ export async function doctorChecks(): Promise<Check[]> {
     const ok = has(tool);
     checks.push({ name: tool, ok, detail: ok ? 'found' : 'missing', fix: `apt-get install -y ${pkg}` });
   }
-  mkdirSync(cacheRoot(), { recursive: true });
-  const fs = statfsSync(cacheRoot());
-  const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
-  checks.push({ name: 'disk space', ok: freeGiB >= 12, detail: `${freeGiB.toFixed(1)} GiB free in ${cacheRoot()}`, fix: 'free space or set PIBAKE_CACHE to a bigger disk (a build needs about 12 GiB)' });
+  try {
+    mkdirSync(cacheRoot(), { recursive: true });
+    const fs = statfsSync(cacheRoot());
+    const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
+    checks.push({ name: 'disk space', ok: freeGiB >= 12, detail: `${freeGiB.toFixed(1)} GiB free in ${cacheRoot()}`, fix: 'free space or set PIBAKE_CACHE to a bigger disk (a build needs about 12 GiB)' });
+  } catch (e: any) {
+    checks.push({ name: 'cache dir', ok: false, detail: `${cacheRoot()}: ${e.code ?? e.message}`, fix: 'set PIBAKE_CACHE to a writable directory' });
+  }
   const root = process.getuid?.() === 0;
   checks.push({ name: 'root', ok: root, detail: root ? 'running as root' : `uid ${process.getuid?.()}`, fix: 'build and verify as root (validate and plan do not need it)' });
   return checks;

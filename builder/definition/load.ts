@@ -54,7 +54,12 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
     problems.push(`${rel}:${p.line}:${p.col} YAML: ${e.message.split('\n')[0]}`);
   }
   if (problems.length) throw new ConfigError(problems, 'fix the YAML syntax (indentation, quoting) at the place shown');
-  const data = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e: any) {
+    throw new ConfigError([`${rel}:1:1 YAML: ${String(e.message).split('\n')[0]}`], 'remove the alias/anchor expansion that makes the document explode');
+  }
   const r = definitionSchema.safeParse(data ?? {}, { reportInput: true });
   if (r.success) return r.data;
   for (const issue of r.error.issues as any[]) {

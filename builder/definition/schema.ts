@@ -52,7 +52,7 @@ const stageShape = Object.fromEntries(stageList.map((s) => [s.name, s.schema.opt
 
 export const definitionSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Image name'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes (at most 63)').describe('Image name'),
     description: z.string().optional().describe('What this image is for'),
     base: baseSchema,
     output: outputSchema,

@@ -29,6 +29,7 @@ mount-root) # <offset bytes> <size bytes>
   mkdir -p "$target"
   mount -t ext4 -o noatime "$dev" "$target" || { losetup -d "$dev"; die "cannot mount the root filesystem"; }
   losetup -d "$dev" # autoclear: the loop goes away with the mount, even if this container is killed
+  rm -f /build/loopdev # the kernel owns its release now; never detach that number again (another build may get it)
   ;;
 copy-boot-out) # <offset bytes>
   rm -rf "$boot_dir"; mkdir -p "$boot_dir"
