@@ -75,6 +75,8 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     copy.done();
     checkAbort();
 
+    if (names.dir.includes(':')) throw new PibakeError('config', 'E_OUT', `output directory ${names.dir} contains ":"`, 'choose a path without ":" (Docker bind syntax)');
+    mkdirSync(names.dir, { recursive: true });
     const c = await startBuildContainer(
       builderImage,
       [
@@ -85,7 +87,6 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
       cleanups,
       { name: `pibake-build-${def.name}-${process.pid}`, debug: r.debug },
     );
-    mkdirSync(names.dir, { recursive: true });
     const session = new ImageSession(c, hostImage);
     const open = r.step('open the image (rootfs loop mount, bootfs via mtools)');
     await session.open(def.output.extra_space_mb, cleanups);

@@ -35,7 +35,7 @@ export function createStageContext(
   changed: Set<string>,
   hostArtifact: StageContext['hostArtifact'],
   /** State shared by the contexts of one build (the package indexes are fetched once per build). */
-  shared: { aptUpdated: boolean },
+  shared: { aptUpdated: boolean; emulatedApt?: boolean },
 ): StageContext {
   const ids = async () => ({
     users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
@@ -54,6 +54,13 @@ export function createStageContext(
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const r = await c.exec(['chroot', TARGET, '/usr/bin/env', '-i', ...envArgs, ...argv], { input: opts.input, display: `${argv.join(' ')} (in the image)` });
     return { stdout: r.stdout, stderr: r.stderr };
+  };
+  const emulatedInstall = async (packages: string[]) => {
+    if (!shared.aptUpdated) {
+      await run(['apt-get', 'update', '-q']);
+      shared.aptUpdated = true;
+    }
+    await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
   };
   const systemctl = (verb: string, units: string[]) => c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);
   return {
@@ -100,8 +107,15 @@ export function createStageContext(
         if (!packages.length) return;
         // Index download and package download run natively (the container's apt on the image's apt state);
         // only dpkg and the maintainer scripts run emulated in the chroot. This is what mmdebstrap does too.
+        if (shared.emulatedApt) return emulatedInstall(packages);
         if (!shared.aptUpdated) {
-          await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)' });
+          const u = await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)', allowFail: true });
+          if (u.exitCode !== 0) {
+            // e.g. a Signed-By keyring that exists only inside the image (Pi OS's own archive): let the image's apt do it.
+            note(`the builder's apt cannot use the image's sources (${u.stderr.trim().split('\n').pop()}); using apt inside the image (slower)`);
+            shared.emulatedApt = true;
+            return emulatedInstall(packages);
+          }
           shared.aptUpdated = true;
         }
         // Resolve and download natively, then hand dpkg the exact set: an emulated apt-get would spend minutes

@@ -9,6 +9,7 @@ import { stages } from '../stages/index.ts';
 import type { BaseView } from './stage.ts';
 import { cacheDir } from './paths.ts';
 import { sha256File } from './host/hash.ts';
+import { PibakeError } from './errors.ts';
 
 async function cachedBaseImage(loaded: LoadedDefinition): Promise<string | undefined> {
   const b = loaded.def.base;
@@ -18,8 +19,8 @@ async function cachedBaseImage(loaded: LoadedDefinition): Promise<string | undef
   }
   if (b.file) {
     const f = path.resolve(loaded.dir, b.file);
-    if (f.endsWith('.img') && existsSync(f)) return f;
-    if (!existsSync(f)) return undefined;
+    if (!existsSync(f)) throw new PibakeError('config', 'E_BASE_FILE', `base.file ${b.file}: no such file (resolved to ${f})`, 'paths are relative to the definition file');
+    if (f.endsWith('.img')) return f;
     const img = cacheDir('base', `image-${(await sha256File(f)).slice(0, 16)}`, 'base.img');
     return existsSync(img) ? img : undefined;
   }
@@ -34,7 +35,13 @@ export async function plan(loaded: LoadedDefinition): Promise<string> {
   const img = await cachedBaseImage(loaded);
   let view: BaseView | undefined;
   if (img) {
-    view = debugfsView(img, parseSfdiskJson(parseLayoutFromImage(img), img));
+    let table: string;
+    try {
+      table = parseLayoutFromImage(img);
+    } catch {
+      throw new PibakeError('config', 'E_LAYOUT', `${img}: no partition table sfdisk can read`, 'the base must be a Raspberry Pi OS disk image (.img)');
+    }
+    view = debugfsView(img, parseSfdiskJson(table, img));
     lines.push(`base: ${baseDesc} — cached at ${img}; details below read from it`);
   } else {
     lines.push(`base: ${baseDesc} — not built yet; details marked (after base) are known once the base is cached (pibake build)`);

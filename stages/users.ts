@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
 
 const user = z.strictObject({
-  name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a Linux user name').describe('Login name'),
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a Linux user name')
+    .refine((n) => n !== 'root', 'root stays locked (Pi OS has no root login); create a user in group sudo')
+    .describe('Login name'),
   password_hash: z
     .string()
     .regex(/^\$(y|gy|7|6|5)\$/, 'a crypt(3) hash such as the output of `mkpasswd -m yescrypt` (never a clear password)')

@@ -41,7 +41,8 @@ function readBody(req: IncomingMessage): Promise<any> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { reject(new HttpError(413, 'body_too_large', `request body over ${MAX_BODY} bytes`)); req.destroy(); return; }
+      // Too large: stop keeping it but drain the rest, so the 413 answer reaches the client instead of a reset.
+      if (size > MAX_BODY) { reject(new HttpError(413, 'body_too_large', `request body over ${MAX_BODY} bytes`)); req.removeAllListeners('data'); req.resume(); return; }
       chunks.push(c);
     });
     req.on('end', () => {
