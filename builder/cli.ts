@@ -55,7 +55,7 @@ await yargs(hideBin(process.argv))
     (a) =>
       run(async () => {
         const l = loadDefinition(a.definition as string);
-        process.stdout.write(`${a.definition}: valid (${Object.keys(l.def.stages).length} stages, definition sha256 ${l.hash.slice(0, 12)})\n`);
+        process.stdout.write(`${a.definition}: valid (${Object.keys(l.def.stages).length} stage${Object.keys(l.def.stages).length === 1 ? '' : 's'}, definition sha256 ${l.hash.slice(0, 12)})\n`);
       }),
   )
   .command('plan <definition>', 'list what each stage will change (no Docker, no root)', definitionArg, (a) =>

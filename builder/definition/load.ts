@@ -82,7 +82,7 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
   }
   const lineOf = (s: string) => Number(s.slice(rel.length + 1).split(':')[0]);
   problems.sort((a, b) => lineOf(a) - lineOf(b));
-  throw new ConfigError(problems, `see the field reference: pibake schema (or README "Image definition")`);
+  throw new ConfigError(problems, `see the field reference: pibake schema (or README "Image definitions")`);
 }
 
 export function loadDefinition(file: string): LoadedDefinition {
