@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CleanupStack } from './cleanup.ts';
 import { assertEngine } from './container/docker.ts';
 import { ensureBuilderImage } from './container/builder-image.ts';
-import { startBuildContainer } from './container/build-container.ts';
+import { removeOrphanContainers, startBuildContainer } from './container/build-container.ts';
 import { resolveBase } from './base/resolve.ts';
 import { ImageSession } from './image/session.ts';
 import { createStageContext } from './context.ts';
@@ -61,6 +61,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
       if (signal.aborted) throw new InterruptedError('SIGINT');
     };
     await assertEngine();
+    for (const name of await removeOrphanContainers()) r.warn(`removed ${name}, left by a pibake run that was killed`);
     const builderImage = await ensureBuilderImage(r, cleanups);
     checkAbort();
     const base = await resolveBase(def.base, { reporter: r, cleanups, builderImage, definitionDir: loaded.dir, signal });

@@ -1,5 +1,5 @@
 // Downloads a base image with progress and resume (HTTP Range), checks its sha256, caches it by digest.
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
@@ -7,6 +7,20 @@ import { PibakeError } from '../errors.ts';
 import { sha256File } from '../host/hash.ts';
 import { cacheDir } from '../paths.ts';
 import type { Reporter } from '../reporter.ts';
+
+/** The archive format of a file from its first bytes (names lie: a "latest" URL has no extension at all). */
+export function formatOf(file: string): '.img' | '.img.xz' | '.zip' {
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(6);
+  try {
+    readSync(fd, head, 0, 6, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return '.img.xz';
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return '.zip';
+  return '.img';
+}
 
 export function extensionOf(name: string): '.img' | '.img.xz' | '.zip' {
   const n = name.toLowerCase().replace(/[?#].*$/, '');

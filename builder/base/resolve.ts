@@ -9,7 +9,7 @@ import type { Reporter } from '../reporter.ts';
 import type { CleanupStack } from '../cleanup.ts';
 import { startBuildContainer } from '../container/build-container.ts';
 import { bootstrapBase } from './bootstrap.ts';
-import { download, extensionOf } from './download.ts';
+import { download, formatOf } from './download.ts';
 import { fillCacheDir } from '../host/cache-entry.ts';
 
 export interface BaseContext {
@@ -39,7 +39,7 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
       debug: bc.reporter.debug,
     });
     // The archive's name is passed as an argument, never spliced into the script.
-    const script = extensionOf(archive) === '.zip'
+    const script = formatOf(archive) === '.zip'
       ? `n=$(busybox unzip -l "$1" | awk '/\\.img$/ {print $4; exit}'); [ -n "$n" ] || { echo "no .img inside the zip" >&2; exit 1; }; busybox unzip -p "$1" "$n" | cp --sparse=always /dev/stdin /out/base.img`
       : `xz -dc -T0 "$1" | cp --sparse=always /dev/stdin /out/base.img`;
     try {
@@ -68,6 +68,6 @@ export async function resolveBase(spec: BaseSpec, bc: BaseContext): Promise<Reso
     if (spec.sha256 && spec.sha256 !== digest)
       throw new PibakeError('config', 'E_DIGEST', `sha256 of ${spec.file} is ${digest}, the definition says ${spec.sha256}`, 'fix base.sha256 or use the right file');
   }
-  const image = extensionOf(file) === '.img' ? file : await unpack(file, digest, bc);
+  const image = formatOf(file) === '.img' ? file : await unpack(file, digest, bc);
   return { image, digest: `sha256:${digest}`, kind };
 }

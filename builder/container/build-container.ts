@@ -26,6 +26,27 @@ function loopDevices(): Docker.DeviceMapping[] {
 }
 
 export const containerLabel = 'io.pibake.build';
+const pidLabel = 'io.pibake.pid';
+
+/** Removes build containers whose pibake process is gone (a kill -9 or a crashed host). Returns their names. */
+export async function removeOrphanContainers(): Promise<string[]> {
+  const list = await docker().listContainers({ all: true, filters: { label: [containerLabel] } });
+  const removed: string[] = [];
+  for (const info of list) {
+    const pid = Number(info.Labels[pidLabel]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {
+      /* no such process */
+    }
+    if (alive && pid) continue;
+    await docker().getContainer(info.Id).remove({ force: true }).catch(() => {});
+    removed.push(info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12));
+  }
+  return removed;
+}
 
 export async function startBuildContainer(
   image: string,
@@ -37,7 +58,7 @@ export async function startBuildContainer(
     Image: image,
     name: opts.name,
     Cmd: ['sleep', 'infinity'],
-    Labels: { [containerLabel]: '1' },
+    Labels: { [containerLabel]: '1', [pidLabel]: String(process.pid) },
     Env: ['LC_ALL=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', 'MTOOLS_SKIP_CHECK=1'],
     HostConfig: {
       AutoRemove: false,
