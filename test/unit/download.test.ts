@@ -60,3 +60,15 @@ describe('download', () => {
     expect(existsSync(path.join(dir, `${wrong}.img.part`))).toBe(false);
   });
 });
+
+describe('archive format', () => {
+  it('is read from the first bytes, not the name', async () => {
+    const { formatOf } = await import('../../builder/base/download.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-fmt-'));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'latest'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2]));
+    writeFileSync(path.join(dir, 'image.img.xz'), Buffer.from('PK\x03\x04rest'));
+    writeFileSync(path.join(dir, 'raw'), Buffer.alloc(512));
+    expect([formatOf(path.join(dir, 'latest')), formatOf(path.join(dir, 'image.img.xz')), formatOf(path.join(dir, 'raw'))]).toEqual(['.img.xz', '.zip', '.img']);
+  });
+});

@@ -132,3 +132,19 @@ describe('journald, zram, im-server', () => {
     expect(ctx.runs.some((r) => r[0] === 'systemd-analyze' && r[1] === 'verify')).toBe(true);
   });
 });
+
+describe('cron schedules are checked like cron checks them', () => {
+  it.each([
+    ['0 2 * * *', undefined],
+    ['*/15 0-6,22-23 * * 1-5', undefined],
+    ['@daily', undefined],
+    ['0 2 * *', 'five cron fields, e.g. "0 2 * * *", or @daily (found 4)'],
+    ['60 2 * * *', 'minute "60" is outside 0-59'],
+    ['0 25 * * *', 'hour "25" is outside 0-23'],
+    ['*/0 * * * *', 'minute "*/0" has a step of 0'],
+    ['0 2 32 13 8', 'day of month "32" is outside 1-31'],
+  ])('%s', async (s, problem) => {
+    const { scheduleProblem } = await import('../../stages/cron.ts');
+    expect(scheduleProblem(s)).toBe(problem);
+  });
+});
