@@ -45,14 +45,17 @@ export default defineStage({
     await ctx.run(['systemd-sysusers', '/usr/lib/sysusers.d/pibake-im.conf']);
     await ctx.writeFile(IM_CONFIG, ctx.render('im-server/config.yaml.njk', { ...cfg, admin: cfg.admin ?? null }), { mode: 0o640, owner: 'root', group: IM_USER });
     await ctx.writeFile(`/etc/systemd/system/${IM_UNIT}`, ctx.render('im-server/pibake-im.service.njk', { ...cfg, user: IM_USER }));
-    await ctx.run(['systemd-analyze', 'verify', '--man=no', `/etc/systemd/system/${IM_UNIT}`]);
-    await ctx.units.enable([IM_UNIT]);
+    await ctx.writeFile('/usr/lib/pibake/im-admin-from-bootfs', ctx.render('im-server/admin-from-bootfs.sh.njk', { config: IM_CONFIG }), { mode: 0o755 });
+    await ctx.writeFile('/etc/systemd/system/pibake-im-admin-bootfs.service', ctx.render('im-server/pibake-im-admin-bootfs.service.njk', {}));
+    await ctx.run(['systemd-analyze', 'verify', '--man=no', `/etc/systemd/system/${IM_UNIT}`, '/etc/systemd/system/pibake-im-admin-bootfs.service']);
+    await ctx.units.enable([IM_UNIT, 'pibake-im-admin-bootfs.service']);
   },
   plan: (cfg) => [
     'install the pibake-im bundle (Node 24 arm64 runtime + server) in /opt/pibake-im',
     `create system user ${IM_USER} (sysusers.d)`,
     `write ${IM_CONFIG}: logging.level=${cfg.log_level}, threading.max_threads=${cfg.max_threads}, listen ${cfg.host}:${cfg.port}${cfg.admin ? `, first admin ${cfg.admin.name}` : ''}`,
     `write /etc/systemd/system/${IM_UNIT} (ProtectSystem=strict, NoNewPrivileges, MemoryMax=${cfg.memory_max}) and enable it`,
+    'first admin also from /boot/firmware/pibake-im-admin.txt ("name:scrypt$…") at first boot, like userconf.txt',
   ],
   verify: (cfg) => [
     { id: 'im-server.active', title: `${IM_UNIT} is active`, guest: `systemctl is-active ${IM_UNIT}` },

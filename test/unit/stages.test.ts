@@ -1,7 +1,7 @@
 // Stages against a recording fake context: what each writes, with which mode and owner, and the real tools' verdicts.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FakeContext } from '../support/fake-context.ts';
@@ -146,5 +146,24 @@ describe('cron schedules are checked like cron checks them', () => {
   ])('%s', async (s, problem) => {
     const { scheduleProblem } = await import('../../stages/cron.ts');
     expect(scheduleProblem(s)).toBe(problem);
+  });
+});
+
+describe('im-server first admin from the boot partition', () => {
+  it('the rendered script moves name:hash from the FAT into the config (mode kept) and deletes the file', async () => {
+    const ctx = new FakeContext();
+    await imServer.apply(ctx, def.stages['im-server']!);
+    expect(ctx.units.enabled.has('pibake-im-admin-bootfs.service')).toBe(true);
+    const script = ctx.files.get('/usr/lib/pibake/im-admin-from-bootfs')!;
+    expect(script.attrs.mode).toBe(0o755);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-admin-'));
+    mkdirSync(path.join(dir, 'boot'));
+    writeFileSync(path.join(dir, 'config.yaml'), 'logging:\n  level: info\n', { mode: 0o640 });
+    writeFileSync(path.join(dir, 'boot', 'pibake-im-admin.txt'), 'admin:scrypt$16384$8$1$c2FsdA==$aGFzaA==\r\n');
+    const local = script.content.replaceAll('/etc/pibake-im/config.yaml', path.join(dir, 'config.yaml')).replaceAll('/boot/firmware/', path.join(dir, 'boot') + '/');
+    writeFileSync(path.join(dir, 's.sh'), local);
+    execFileSync('sh', [path.join(dir, 's.sh')]);
+    expect(readFileSync(path.join(dir, 'config.yaml'), 'utf8')).toBe('logging:\n  level: info\nbootstrap_admin:\n  name: "admin"\n  password_hash: "scrypt$16384$8$1$c2FsdA==$aGFzaA=="\n');
+    expect(existsSync(path.join(dir, 'boot', 'pibake-im-admin.txt'))).toBe(false);
   });
 });
