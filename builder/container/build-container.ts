@@ -34,6 +34,7 @@ export async function removeOrphanContainers(): Promise<string[]> {
   const removed: string[] = [];
   for (const info of list) {
     const pid = Number(info.Labels[pidLabel]);
+    if (!Number.isInteger(pid) || pid <= 0) continue; // not ours to judge (made by another pibake version)
     let alive = false;
     try {
       process.kill(pid, 0);
@@ -41,7 +42,7 @@ export async function removeOrphanContainers(): Promise<string[]> {
     } catch {
       /* no such process */
     }
-    if (alive && pid) continue;
+    if (alive) continue;
     await docker().getContainer(info.Id).remove({ force: true }).catch(() => {});
     removed.push(info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12));
   }
