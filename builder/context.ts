@@ -62,7 +62,23 @@ export function createStageContext(
     }
     await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
   };
-  const systemctl = (verb: string, units: string[]) => c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);
+  // Every enable/disable is also written as a preset: /etc/machine-id is "uninitialized", so systemd runs
+  // preset-all at first boot and would otherwise undo what the stages decided. First match wins: "01-".
+  const PRESET = '/etc/systemd/system-preset/01-pibake.preset';
+  const recordPreset = async (verb: 'enable' | 'disable', units: string[]) => {
+    const file = TARGET + PRESET;
+    const old = (await c.exec(['sh', '-c', 'cat "$1" 2>/dev/null || true', 'sh', file])).stdout;
+    const lines = old.split('\n').filter((l) => l && !units.some((u) => l === `enable ${u}` || l === `disable ${u}`));
+    if (!lines.length) lines.push('# Managed by pibake: the unit states the stages chose, kept through first-boot preset-all.');
+    lines.push(...units.map((u) => `${verb} ${u}`));
+    await c.exec(['mkdir', '-p', path.posix.dirname(file)]);
+    await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET], { input: singleFileTar(PRESET, Buffer.from(lines.join('\n') + '\n'), 0o644, 0, 0) });
+    changed.add(PRESET);
+  };
+  const systemctl = async (verb: 'enable' | 'disable' | 'mask', units: string[]) => {
+    await c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);
+    await recordPreset(verb === 'enable' ? 'enable' : 'disable', units);
+  };
   return {
     arch: 'arm64',
     note,

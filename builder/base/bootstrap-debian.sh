@@ -263,6 +263,23 @@ EOF
   for u in avahi-daemon.service bluetooth.service cron.service NetworkManager.service systemd-timesyncd.service; do
     chroot "$root" systemctl enable "$u" >&2 || die "cannot enable $u" "is its package installed?"
   done
+  # machine-id "uninitialized" makes systemd apply presets (preset-all) at first boot: without a preset of our own
+  # Debian's would re-enable ssh and start systemd-networkd next to NetworkManager. First match wins, so "05-".
+  chroot "$root" systemctl disable systemd-networkd.service systemd-networkd.socket \
+    systemd-networkd-wait-online.service >&2 2>/dev/null || true
+  mkdir -p "$root/etc/systemd/system-preset"
+  {
+    echo "# pibake base: the Raspberry Pi OS Lite service set, kept through systemd's first-boot preset-all."
+    for u in avahi-daemon.service bluetooth.service cron.service NetworkManager.service systemd-timesyncd.service \
+      pibake-ssh-keygen.service pibake-sshswitch.service pibake-userconf.service pibake-expand-rootfs.service; do
+      echo "enable $u"
+    done
+    for u in ssh.service ssh.socket systemd-networkd.service systemd-networkd.socket systemd-networkd-wait-online.service \
+      systemd-networkd-persistent-storage.service; do
+      echo "disable $u"
+    done
+  } > "$root/etc/systemd/system-preset/05-pibake-base.preset"
+
   # no swap in the base (the engine adds zram); make sure nothing enabled one
   rm -f "$root/swapfile" "$root/var/swap"
 
