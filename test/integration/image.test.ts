@@ -10,11 +10,16 @@ import { loadDefinition } from '../../builder/definition/load.ts';
 const image = inject('builtImage');
 const def = loadDefinition('images/im-server.yaml').def;
 let u: Unpacked;
+let p1: string;
+let p2: string;
 let box: { c: BuildContainer; close: () => Promise<void> };
 const inImage = async (script: string, allowFail = false) => box.c.sh(script, { allowFail });
 
 beforeAll(async () => {
   u = unpackImage(image);
+  // Copies of the partitions as built, taken before the inspection container mounts the rootfs.
+  p1 = extractPartition(u, 1);
+  p2 = extractPartition(u, 2);
   box = await openInContainer(u.raw);
 }, 600_000);
 
@@ -48,10 +53,8 @@ describe('Raspberry Pi OS Lite layout', () => {
   });
 
   it('fsck.vfat -n and e2fsck -fn find both filesystems clean, with the Pi OS labels', () => {
-    const p1 = extractPartition(u, 1);
     expect(sh(`fsck.vfat -n '${p1}'`)).not.toMatch(/differences|corrupt/i);
     expect(sh(`MTOOLS_SKIP_CHECK=1 mlabel -s -i '${p1}' ::`).trim()).toMatch(/bootfs/i);
-    const p2 = extractPartition(u, 2);
     sh(`e2fsck -fn '${p2}'`);
     expect(sh(`e2label '${p2}'`).trim()).toBe('rootfs');
   });
