@@ -7,7 +7,7 @@ import { leftovers } from '../support/leaks.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-function runBuild(def: string, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; stderr: string }> {
+function runBuild(def: string, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; stderr: string; pid: number }> {
   return new Promise((resolve) => {
     const p = spawn(path.join(root, 'pibake'), ['build', def], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -15,7 +15,7 @@ function runBuild(def: string, onStderr?: (text: string, kill: () => void) => vo
       stderr += d;
       onStderr?.(stderr, () => p.kill('SIGINT'));
     });
-    p.on('exit', (code) => resolve({ code, stderr }));
+    p.on('exit', (code) => resolve({ code, stderr, pid: p.pid! }));
   });
 }
 
@@ -23,20 +23,20 @@ const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.starts
 
 describe('failure paths', () => {
   it('a failing stage: exit 1, one error line naming the stage and the tool, nothing left behind', async () => {
-    const { code, stderr } = await runBuild('test/fixtures/failing-stage.yaml');
+    const { code, stderr, pid } = await runBuild('test/fixtures/failing-stage.yaml');
     expect(code).toBe(1);
     const errs = errorLines(stderr);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toBe('pibake: stage packages: `apt-get install pibake-no-such-package (resolve and download)` failed (exit 100): E: Unable to locate package pibake-no-such-package');
     expect(stderr).not.toMatch(/\n\s+at /);
-    expect(leftovers(path.join(root, 'out/test-failing'))).toEqual([]);
+    expect(leftovers({ pid, name: 'failing-stage', outDir: path.join(root, 'out/test-failing') })).toEqual([]);
     const out = path.join(root, 'out/test-failing');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
   it('SIGINT in the middle of a stage: exit 130, one line, nothing left behind', async () => {
     let sent = false;
-    const { code, stderr } = await runBuild('test/fixtures/interrupt.yaml', (text, kill) => {
+    const { code, stderr, pid } = await runBuild('test/fixtures/interrupt.yaml', (text, kill) => {
       if (!sent && text.includes('▶ stage packages')) {
         sent = true;
         setTimeout(kill, 4000);
@@ -45,6 +45,6 @@ describe('failure paths', () => {
     expect(sent).toBe(true);
     expect(code).toBe(130);
     expect(errorLines(stderr)).toEqual(['pibake: interrupted by SIGINT; everything acquired was released']);
-    expect(leftovers(path.join(root, 'out/test-interrupt'))).toEqual([]);
+    expect(leftovers({ pid, name: 'interrupt', outDir: path.join(root, 'out/test-interrupt') })).toEqual([]);
   });
 });
