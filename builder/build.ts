@@ -25,7 +25,6 @@ export interface BuildOptions {
 export interface BuildResult {
   image: string;
   manifest: string;
-  stageDurations: Record<string, number>;
 }
 
 /** Runs fn; SIGINT/SIGTERM abort it, run every cleanup (LIFO) and surface as an InterruptedError. */
@@ -94,7 +93,6 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     open.done(`p1 @${session.layout.boot.start}, p2 @${session.layout.root.start}, disk id ${session.layout.diskId}`);
 
     const stageReports: { name: string; duration_ms: number; changed: string[] }[] = [];
-    const stageDurations: Record<string, number> = {};
     const shared = { aptUpdated: false };
     for (const stage of stages) {
       const cfg = (def.stages as Record<string, unknown>)[stage.name];
@@ -113,9 +111,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
         if (signal.aborted) throw new InterruptedError('SIGINT');
         throw new StageError(stage.name, e);
       }
-      const ms = s.done();
-      stageDurations[stage.name] = ms;
-      stageReports.push({ name: stage.name, duration_ms: ms, changed: [...changed].sort() });
+      stageReports.push({ name: stage.name, duration_ms: s.done(), changed: [...changed].sort() });
     }
 
     const pk = await c.exec(['dpkg-query', '--admindir=/target/var/lib/dpkg', '-W', '-f', '${Package}\t${Version}\n']);
@@ -146,6 +142,6 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
       r,
       cleanups,
     );
-    return { image: names.xz, manifest: names.manifest, stageDurations };
+    return { image: names.xz, manifest: names.manifest };
   });
 }

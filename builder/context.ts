@@ -37,11 +37,15 @@ export function createStageContext(
   /** State shared by the contexts of one build (the package indexes are fetched once per build). */
   shared: { aptUpdated: boolean; emulatedApt?: boolean },
 ): StageContext {
-  const ids = async () => ({
-    users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
-    groups: parseIdFile((await c.exec(['cat', `${TARGET}/etc/group`])).stdout),
-  });
+  // The image's users and groups, read once and again only after a command ran in the image (it may add users).
+  let idTables: { users: Map<string, number>; groups: Map<string, number> } | undefined;
+  const ids = async () =>
+    (idTables ??= {
+      users: parseIdFile((await c.exec(['cat', `${TARGET}/etc/passwd`])).stdout),
+      groups: parseIdFile((await c.exec(['cat', `${TARGET}/etc/group`])).stdout),
+    });
   const owner = async (attrs: FileAttrs = {}) => {
+    if (!attrs.owner && !attrs.group) return { uid: 0, gid: 0 };
     const t = await ids();
     try {
       return { uid: resolveId(attrs.owner, t.users, 'user'), gid: resolveId(attrs.group ?? attrs.owner, t.groups, 'group') };
@@ -52,8 +56,15 @@ export function createStageContext(
   const run: StageContext['run'] = async (argv, opts = {}) => {
     const env = { PATH: CHROOT_PATH, HOME: '/root', LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...opts.env };
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    idTables = undefined;
     const r = await c.exec(['chroot', TARGET, '/usr/bin/env', '-i', ...envArgs, ...argv], { input: opts.input, display: `${argv.join(' ')} (in the image)` });
     return { stdout: r.stdout, stderr: r.stderr };
+  };
+  /** Writes one file into the mounted image with exact mode and owner (a one-entry tar through docker exec). */
+  const putFile = async (abs: string, data: Buffer, mode: number, uid: number, gid: number) => {
+    await c.exec(['mkdir', '-p', path.posix.dirname(TARGET + abs)]);
+    await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET], { input: singleFileTar(abs, data, mode, uid, gid) });
+    changed.add(abs);
   };
   const emulatedInstall = async (packages: string[]) => {
     if (!shared.aptUpdated) {
@@ -66,14 +77,11 @@ export function createStageContext(
   // preset-all at first boot and would otherwise undo what the stages decided. First match wins: "01-".
   const PRESET = '/etc/systemd/system-preset/01-pibake.preset';
   const recordPreset = async (verb: 'enable' | 'disable', units: string[]) => {
-    const file = TARGET + PRESET;
-    const old = (await c.exec(['sh', '-c', 'cat "$1" 2>/dev/null || true', 'sh', file])).stdout;
+    const old = (await c.exec(['sh', '-c', 'cat "$1" 2>/dev/null || true', 'sh', TARGET + PRESET])).stdout;
     const lines = old.split('\n').filter((l) => l && !units.some((u) => l === `enable ${u}` || l === `disable ${u}`));
     if (!lines.length) lines.push('# Managed by pibake: the unit states the stages chose, kept through first-boot preset-all.');
     lines.push(...units.map((u) => `${verb} ${u}`));
-    await c.exec(['mkdir', '-p', path.posix.dirname(file)]);
-    await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET], { input: singleFileTar(PRESET, Buffer.from(lines.join('\n') + '\n'), 0o644, 0, 0) });
-    changed.add(PRESET);
+    await putFile(PRESET, Buffer.from(lines.join('\n') + '\n'), 0o644, 0, 0);
   };
   const systemctl = async (verb: 'enable' | 'disable' | 'mask', units: string[]) => {
     await c.exec(['systemctl', `--root=${TARGET}`, verb, ...units]);
@@ -92,10 +100,7 @@ export function createStageContext(
     async writeFile(p, content, attrs = {}) {
       const abs = imagePath(p);
       const { uid, gid } = await owner(attrs);
-      await c.exec(['mkdir', '-p', path.posix.dirname(TARGET + abs)]);
-      const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET], { input: singleFileTar(abs, data, attrs.mode ?? 0o644, uid, gid) });
-      changed.add(abs);
+      await putFile(abs, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'), attrs.mode ?? 0o644, uid, gid);
     },
     render: renderTemplate,
     hostArtifact,
