@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { docker } from './docker.ts';
 import { hostExec, hostStream } from '../host/exec.ts';
 import { hostDebianMirror } from '../host/mirror.ts';
@@ -33,11 +32,16 @@ async function imageExists(tag: string): Promise<boolean> {
   }
 }
 
+/** Pulls through the same engine connection as everything else (dockerode), not the docker CLI. */
 async function tryPull(ref: string, reporter: Reporter): Promise<boolean> {
-  const r = await execa('docker', ['pull', ref], { reject: false, timeout: 120_000 });
-  if (r.exitCode === 0) return true;
-  reporter.debug(`pull of ${ref} failed: ${String(r.stderr).split('\n').pop()}`);
-  return false;
+  try {
+    const stream: NodeJS.ReadableStream = await docker().pull(ref);
+    await new Promise<void>((resolve, reject) => docker().modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+    return true;
+  } catch (e: any) {
+    reporter.debug(`pull of ${ref} failed: ${String(e.message).split('\n').pop()}`);
+    return false;
+  }
 }
 
 /** Ensures the builder image exists locally and returns its tag. */

@@ -3,10 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { cacheDir } from '../../builder/paths.ts';
+import { containerLabel } from '../../builder/container/build-container.ts';
 
 export function leftovers(build: { pid: number; name: string; outDir?: string }): string[] {
   const found: string[] = [];
-  const containers = execFileSync('docker', ['ps', '-a', '--filter', 'label=io.pibake.build', '--filter', `label=io.pibake.pid=${build.pid}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
+  const containers = execFileSync('docker', ['ps', '-a', '--filter', `label=${containerLabel}`, '--filter', `label=io.pibake.pid=${build.pid}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
   if (containers) found.push(`containers: ${containers}`);
   const mine = (l: string) => l.includes(`/builds/${build.name}-`);
   const loops = execFileSync('losetup', ['-a'], { encoding: 'utf8' }).split('\n').filter(mine);
