@@ -35,6 +35,8 @@ want xz xz-utils
 # The chat server's arm64 bundle test runs node under qemu-user with the cross libc (QEMU_LD_PREFIX).
 [ "$mode" = --tests ] && [ ! -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] && pkgs="$pkgs libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross"
 [ "$mode" = --tests ] && want setpriv util-linux
+# The chat server durability test traces that an ack leaves only after the WAL fdatasync.
+[ "$mode" = --tests ] && want strace strace
 
 is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 if [ -n "$pkgs" ]; then

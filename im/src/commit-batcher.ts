@@ -1,69 +1,124 @@
-// Group commit: write operations queued within a short window run in ONE transaction (one WAL fsync with
-// synchronous=FULL); each operation's promise settles only after that commit has returned.
+// Group commit: operations queued while the previous commit is being synced (and within the commit window) run in
+// ONE transaction; its WAL is then fdatasync'ed on libuv's threadpool, so the event loop never waits for the disk,
+// and every operation's promise settles only after that sync has returned.
 import type Database from 'better-sqlite3';
 
-interface Pending<T> { op: () => T; resolve: (v: T) => void; reject: (e: unknown) => void }
+interface Pending<T> { op: () => T; savepoint: boolean; resolve: (v: T) => void; reject: (e: unknown) => void }
 
 export interface BatchStats { size: number; seconds: number }
+
+export interface BatcherOptions {
+  /** Minimum milliseconds between the starts of two commits: under load every commit carries what arrived meanwhile. */
+  windowMs: number;
+  maxBatch: number;
+  /** Makes everything committed so far durable (fdatasync of the WAL); rejects when the disk fails. */
+  sync: () => Promise<void>;
+  onBatch?: (s: BatchStats) => void;
+  onDurable?: () => void;
+  onRollback?: () => void;
+  /** The disk could not be synced: committed data may not be on disk, so the process must not go on. */
+  onSyncFailure?: (err: unknown) => void;
+}
 
 export class CommitBatcher {
   private queue: Pending<any>[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private db: Database.Database;
-  private windowMs: number;
-  private maxBatch: number;
-  private onBatch: (s: BatchStats) => void;
-  private onRollback: () => void;
+  private busy = false;
+  private lastStart = 0;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private db: Database.Database;
+  private o: Required<BatcherOptions>;
 
-  constructor(db: Database.Database, opts: { windowMs: number; maxBatch: number; onBatch?: (s: BatchStats) => void; onRollback?: () => void }) {
+  constructor(db: Database.Database, opts: BatcherOptions) {
     this.db = db;
-    this.windowMs = opts.windowMs;
-    this.maxBatch = opts.maxBatch;
-    this.onBatch = opts.onBatch ?? (() => {});
-    this.onRollback = opts.onRollback ?? (() => {});
+    this.o = {
+      onBatch: () => {}, onDurable: () => {}, onRollback: () => {},
+      onSyncFailure: (err) => { throw err; },
+      ...opts,
+    };
   }
 
-  /** Queues op; it runs inside the next batch transaction (as a savepoint, so its failure is its own). */
-  run<T>(op: () => T): Promise<T> {
+  /**
+   * Queues op; it runs inside the next batch transaction. With `savepoint` (default) a throwing op undoes only its
+   * own writes; without, an op must throw before it writes (cheaper: no SAVEPOINT/RELEASE per op).
+   */
+  run<T>(op: () => T, savepoint = true): Promise<T> {
     if (this.closed) return Promise.reject(new Error('shutting down'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs);
+      this.queue.push({ op, savepoint, resolve, reject });
+      this.schedule();
     });
   }
 
-  /** Commits everything queued now. */
-  flush(): void {
+  private schedule(): void {
+    if (this.busy || this.timer || this.queue.length === 0) return;
+    const wait = this.lastStart + this.o.windowMs - Date.now();
+    if (wait <= 0 || this.queue.length >= this.o.maxBatch) this.cycle();
+    else this.timer = setTimeout(() => { this.timer = null; this.cycle(); }, wait);
+  }
+
+  /** Commits one batch, syncs it, settles it, then lets the next batch start. */
+  private cycle(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const results: { ok: boolean; value: unknown }[] = [];
-      const started = process.hrtime.bigint();
-      try {
-        this.db.transaction(() => {
-          for (const p of batch) {
-            try {
-              results.push({ ok: true, value: this.db.transaction(p.op)() });
-            } catch (err) {
-              results.push({ ok: false, value: err });
-            }
-          }
-        })();
-      } catch (err) {
-        this.onRollback();
-        for (const p of batch) p.reject(err);
-        continue;
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.onBatch({ size: batch.length, seconds });
+    if (this.busy || this.queue.length === 0) return this.wakeIdle();
+    this.busy = true;
+    this.lastStart = Date.now();
+    const started = process.hrtime.bigint();
+    const batch = this.queue.splice(0, this.o.maxBatch);
+    const results = this.commit(batch);
+    if (!results) return this.idle();
+    this.o.sync().then(() => {
+      this.o.onDurable();
+      this.o.onBatch({ size: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
       batch.forEach((p, i) => (results[i].ok ? p.resolve(results[i].value) : p.reject(results[i].value)));
+      this.idle();
+    }, (err) => {
+      for (const p of batch) p.reject(err);
+      this.o.onSyncFailure(err);
+    });
+  }
+
+  private commit(batch: Pending<any>[]): { ok: boolean; value: unknown }[] | null {
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            results.push({ ok: true, value: p.savepoint ? this.db.transaction(p.op)() : p.op() });
+          } catch (err) {
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+      return results;
+    } catch (err) {
+      this.o.onRollback();
+      for (const p of batch) p.reject(err);
+      return null;
     }
   }
 
-  close(): void {
-    this.flush();
+  private idle(): void {
+    this.busy = false;
+    if (this.queue.length > 0) this.schedule(); else this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters; this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when everything queued so far has been committed, synced and settled. */
+  drain(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    if (!this.busy) this.cycle();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Stops accepting work once everything queued is durable. */
+  async close(): Promise<void> {
+    await this.drain();
     this.closed = true;
   }
 }

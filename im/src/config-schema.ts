@@ -35,7 +35,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
     max_buffered_bytes: int(4 * 1024 * 1024),
   } },
   storage: { kind: 'object', fields: {
-    commit_window_ms: { kind: 'number', default: 5, min: 0, max: 1000, hint: 'use milliseconds between 0 and 1000' },
+    commit_window_ms: { kind: 'number', default: 20, min: 0, max: 1000, hint: 'use milliseconds between 0 and 1000' },
     max_batch: int(2000),
   } },
   auth: { kind: 'object', fields: {

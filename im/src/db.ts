@@ -1,4 +1,5 @@
-// Opens the SQLite database with the durability settings (WAL, synchronous=FULL) and applies migrations.
+// Opens the SQLite database (WAL) and applies migrations. The server syncs the WAL itself after each group commit
+// (wal-sync.ts, off the event loop); every other user (admin CLI, bench) gets SQLite's own synchronous=FULL.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,14 +9,18 @@ export function dbPath(dataDir: string): string {
   return join(dataDir, 'pibake-im.db');
 }
 
-export function openDatabase(dataDir: string): Database.Database {
+/**
+ * `serverSyncsWal`: synchronous=NORMAL, i.e. SQLite still syncs around checkpoints (so the file can never be
+ * corrupted), and the caller MUST fdatasync the WAL after each commit before acknowledging it — together exactly
+ * the fsyncs of synchronous=FULL, but issued from the threadpool instead of inside the blocking COMMIT.
+ */
+export function openDatabase(dataDir: string, opts: { serverSyncsWal?: boolean } = {}): Database.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o750 });
   const db = new Database(dbPath(dataDir), { timeout: 10000 });
-  // small pages: a commit rewrites every index page it touches, and message index entries of many
-  // conversations land on different pages, so 1 KiB pages cut bytes written per message ~4x (new databases only)
+  // small pages: a commit rewrites every page it touches; 1 KiB keeps that small (new databases only)
   db.pragma('page_size = 1024');
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${opts.serverSyncsWal ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('wal_autocheckpoint = 10000'); // pages (10 MiB): hot pages are copied back once per checkpoint, not once per commit
   migrate(db);

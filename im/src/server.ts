@@ -5,7 +5,8 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
-import { openDatabase } from './db.ts';
+import { openDatabase, dbPath } from './db.ts';
+import { WalSync } from './wal-sync.ts';
 import { Store } from './store.ts';
 import { CommitBatcher } from './commit-batcher.ts';
 import { Hub, type Session } from './hub.ts';
@@ -26,15 +27,28 @@ const AUTH_GRACE_MS = 15000;
 export async function startServer(config: Config, webDir: string): Promise<RunningServer> {
   const log = createLogger(config.logging.level);
   const access = new AccessLog(config.log_dir, (m) => log.warn(m));
-  const db = openDatabase(config.data_dir);
+  const db = openDatabase(config.data_dir, { serverSyncsWal: true });
+  const wal = new WalSync(dbPath(config.data_dir));
   const store = new Store(db);
   const metrics = createMetrics();
   const batcher = new CommitBatcher(db, {
     windowMs: config.storage.commit_window_ms,
     maxBatch: config.storage.max_batch,
+    sync: () => wal.sync(),
     onBatch: ({ size, seconds }) => { metrics.batchSize.observe(size); metrics.commit.observe(seconds); },
-    onRollback: () => store.resetSeqCache(),
+    onDurable: () => store.messages.markDurable(),
+    onRollback: () => store.messages.rollback(),
+    onSyncFailure: (err: any) => {
+      // after a failed fsync the kernel may have dropped the dirty pages: nothing committed since is trustworthy
+      log.error('fdatasync of the WAL failed; exiting so that nothing unsynced is acknowledged', { error: String(err?.message ?? err) });
+      process.exit(70);
+    },
   });
+  // resend keys and tail hints are indexed in bulk (message-log.ts flush); checked every second
+  const hintFlusher = setInterval(() => {
+    if (store.messages.flushDue()) batcher.run(() => store.messages.flush()).catch(() => {});
+  }, 1000);
+  hintFlusher.unref();
   const hub = new Hub(config.limits.max_buffered_bytes);
   const ctx: Ctx = { config, store, batcher, hub, metrics, log, access };
 
@@ -108,10 +122,14 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     if (closing) return;
     closing = true;
     clearInterval(pinger);
+    clearInterval(hintFlusher);
     http.close();
     for (const ws of wss.clients) ws.close(1001, 'server shutting down');
-    batcher.close();
-    for (const s of hub.all()) if (s.user) store.setLastSeen(s.user.id, Date.now());
+    const now = Date.now();
+    const lastSeen = hub.all().filter((s) => s.user).map((s) => s.user!.id);
+    batcher.run(() => { for (const id of lastSeen) store.setLastSeen(id, now); store.messages.flush(); }).catch(() => {});
+    await batcher.close();
+    wal.close();
     db.close();
     access.flush();
     rmSync(pidFile, { force: true });

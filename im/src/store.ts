@@ -1,20 +1,25 @@
 // All SQL the server and admin CLI use, as prepared statements behind small typed methods.
 import type Database from 'better-sqlite3';
 import { tokenHash } from './password.ts';
+import { MessageLog } from './message-log.ts';
 
+export type { MessageRow } from './message-log.ts';
 export interface UserRow { id: number; name: string; password_hash: string; is_admin: number; created_at: number; last_seen: number | null }
-export interface MessageRow { id: number; conv_id: number; seq: number; sender_id: number; client_id: string; body: string; created_at: number; sender?: string }
 export interface ConvRow { id: number; kind: 'direct' | 'group'; name: string | null; created_at: number }
 
 export const NAME_RE = /^[a-z0-9_.-]{1,32}$/;
 
 export class Store {
   readonly db: Database.Database;
+  readonly messages: MessageLog;
   private s: Record<string, Database.Statement>;
-  private lastSeq = new Map<number, number>();
+  /** Member ids per conversation; dropped on every membership change here and when another process commits. */
+  private members = new Map<number, number[]>();
+  private dataVersion = -1;
 
   constructor(db: Database.Database) {
     this.db = db;
+    this.messages = new MessageLog(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       userByName: p('SELECT * FROM users WHERE name = ?'),
@@ -39,25 +44,16 @@ export class Store {
       renameConv: p('UPDATE conversations SET name = ? WHERE id = ?'),
       deleteConv: p('DELETE FROM conversations WHERE id = ?'),
       groups: p("SELECT c.id, c.name, (SELECT group_concat(u.name, ',') FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = c.id) AS members FROM conversations c WHERE kind = 'group' ORDER BY c.id"),
-      isMember: p('SELECT 1 FROM members WHERE conv_id = ? AND user_id = ?'),
       member: p('SELECT * FROM members WHERE conv_id = ? AND user_id = ?'),
       addMember: p('INSERT OR IGNORE INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)'),
       removeMember: p('DELETE FROM members WHERE conv_id = ? AND user_id = ?'),
       memberIds: p('SELECT user_id FROM members WHERE conv_id = ?').pluck(),
       memberNames: p('SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ? ORDER BY u.name').pluck(),
       memberCount: p('SELECT count(*) FROM members WHERE conv_id = ?').pluck(),
-      userConvs: p(`SELECT c.id, c.kind, c.name, m.delivered_seq, m.read_seq,
-                      COALESCE((SELECT max(seq) FROM messages WHERE conv_id = c.id), 0) AS last_seq,
-                      (SELECT count(*) FROM messages WHERE conv_id = c.id AND seq > m.read_seq AND sender_id != m.user_id) AS unread
+      userConvs: p(`SELECT c.id, c.kind, c.name, m.delivered_seq, m.read_seq
                     FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? ORDER BY c.id`),
+      dataVersion: p('PRAGMA data_version').pluck(),
       contacts: p('SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2 ON m2.conv_id = m1.conv_id WHERE m1.user_id = ?').pluck(),
-      maxSeq: p('SELECT COALESCE(max(seq), 0) FROM messages WHERE conv_id = ?').pluck(),
-      maxMessageId: p('SELECT COALESCE(max(id), 0) FROM messages').pluck(),
-      msgByClientId: p('SELECT * FROM messages WHERE sender_id = ? AND client_id = ?'),
-      addMessage: p('INSERT INTO messages (conv_id, seq, sender_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      since: p(`SELECT m.*, u.name AS sender FROM messages m JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ?
-                LEFT JOIN users u ON u.id = m.sender_id WHERE m.id > ? ORDER BY m.id LIMIT ?`),
-      historyBefore: p('SELECT m.*, u.name AS sender FROM messages m LEFT JOIN users u ON u.id = m.sender_id WHERE m.conv_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?'),
       setDelivered: p('UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
       setRead: p('UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
       receipts: p('SELECT u.name AS user, m.delivered_seq, m.read_seq FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ?'),
@@ -73,10 +69,8 @@ export class Store {
   }
   setPassword(userId: number, hash: string): void { this.s.setPassword.run(hash, userId); this.s.deleteUserTokens.run(userId); }
   deleteUser(userId: number): void {
-    this.db.transaction(() => {
-      // direct conversations of a removed user disappear for the partner too only when nobody is left
-      this.s.deleteUser.run(userId);
-    })();
+    this.s.deleteUser.run(userId);
+    this.members.clear();
   }
   setLastSeen(userId: number, at: number): void { this.s.setLastSeen.run(at, userId); }
 
@@ -106,48 +100,49 @@ export class Store {
     const id = Number(this.s.addConv.run('direct', null, key, now).lastInsertRowid);
     this.s.addMember.run(id, a, now);
     if (b !== a) this.s.addMember.run(id, b, now);
+    this.members.delete(id);
     return { conv: this.convById(id)!, created: true };
   }
   createGroup(name: string, memberIds: number[]): ConvRow {
     const now = Date.now();
     const id = Number(this.s.addConv.run('group', name, null, now).lastInsertRowid);
     for (const m of new Set(memberIds)) this.s.addMember.run(id, m, now);
+    this.members.delete(id);
     return this.convById(id)!;
   }
   renameGroup(convId: number, name: string): void { this.s.renameConv.run(name, convId); }
-  deleteConv(convId: number): void { this.s.deleteConv.run(convId); this.lastSeq.delete(convId); }
-  isMember(convId: number, userId: number): boolean { return this.s.isMember.get(convId, userId) !== undefined; }
-  addMember(convId: number, userId: number): boolean { return this.s.addMember.run(convId, userId, Date.now()).changes === 1; }
-  removeMember(convId: number, userId: number): boolean { return this.s.removeMember.run(convId, userId).changes === 1; }
-  memberIds(convId: number): number[] { return this.s.memberIds.all(convId) as number[]; }
+  deleteConv(convId: number): void {
+    this.messages.deleteConversation(convId);
+    this.s.deleteConv.run(convId);
+    this.members.delete(convId);
+  }
+  isMember(convId: number, userId: number): boolean { return this.memberIds(convId).includes(userId); }
+  addMember(convId: number, userId: number): boolean {
+    this.members.delete(convId);
+    return this.s.addMember.run(convId, userId, Date.now()).changes === 1;
+  }
+  removeMember(convId: number, userId: number): boolean {
+    this.members.delete(convId);
+    return this.s.removeMember.run(convId, userId).changes === 1;
+  }
+  /** Member ids of a conversation, from memory unless membership changed (here or in another process). */
+  memberIds(convId: number): number[] {
+    const v = this.s.dataVersion.get() as number;
+    if (v !== this.dataVersion) { this.members.clear(); this.dataVersion = v; }
+    let ids = this.members.get(convId);
+    if (!ids) { ids = this.s.memberIds.all(convId) as number[]; this.members.set(convId, ids); }
+    return ids;
+  }
   memberNames(convId: number): string[] { return this.s.memberNames.all(convId) as string[]; }
   memberCount(convId: number): number { return this.s.memberCount.get(convId) as number; }
-  userConvs(userId: number): any[] { return this.s.userConvs.all(userId); }
+  /** The user's conversations with their durable last seq and unread count. */
+  userConvs(userId: number): any[] {
+    return (this.s.userConvs.all(userId) as any[]).map((r) => ({
+      ...r, last_seq: this.messages.lastSeq(r.id), unread: this.messages.unread(r.id, userId, r.read_seq),
+    }));
+  }
   contactIds(userId: number): number[] { return this.s.contacts.all(userId) as number[]; }
-  maxMessageId(): number { return this.s.maxMessageId.get() as number; }
   countMessages(): number { return this.s.countMessages.get() as number; }
-
-  messageByClientId(senderId: number, clientId: string): MessageRow | undefined {
-    return this.s.msgByClientId.get(senderId, clientId) as MessageRow | undefined;
-  }
-  /** Inserts a message with the next sequence of its conversation; call inside a transaction. */
-  insertMessage(convId: number, senderId: number, clientId: string, body: string): MessageRow {
-    let seq = this.lastSeq.get(convId);
-    if (seq === undefined) seq = this.s.maxSeq.get(convId) as number;
-    seq += 1;
-    const now = Date.now();
-    const id = Number(this.s.addMessage.run(convId, seq, senderId, clientId, body, now).lastInsertRowid);
-    this.lastSeq.set(convId, seq);
-    return { id, conv_id: convId, seq, sender_id: senderId, client_id: clientId, body, created_at: now };
-  }
-  /** Forgets cached sequence numbers (after a rolled-back batch). */
-  resetSeqCache(): void { this.lastSeq.clear(); }
-  messagesSince(userId: number, afterId: number, limit: number): MessageRow[] {
-    return this.s.since.all(userId, afterId, limit) as MessageRow[];
-  }
-  historyBefore(convId: number, beforeSeq: number, limit: number): MessageRow[] {
-    return (this.s.historyBefore.all(convId, beforeSeq, limit) as MessageRow[]).reverse();
-  }
   setDelivered(convId: number, userId: number, seq: number): void { this.s.setDelivered.run(seq, convId, userId); }
   setRead(convId: number, userId: number, seq: number): void { this.s.setRead.run(seq, seq, convId, userId); }
   receipts(convId: number): { user: string; delivered_seq: number; read_seq: number }[] { return this.s.receipts.all(convId) as any; }

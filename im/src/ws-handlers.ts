@@ -82,7 +82,7 @@ function takeToken(ctx: Ctx, s: Session): boolean {
 /** Streams everything after `cursor` to the session in pages, then marks it live. */
 function runSync(ctx: Ctx, s: Session, cursor: number): void {
   if (s.ws.readyState !== 1 || !s.user) return;
-  const rows = ctx.store.messagesSince(s.user.id, cursor, SYNC_PAGE);
+  const rows = ctx.store.messages.since(s.user.id, cursor, SYNC_PAGE);
   const messages = rows.map((m) => wireMessage(m, m.sender ?? '?'));
   const more = rows.length === SYNC_PAGE;
   const next = rows.length ? rows[rows.length - 1].id : cursor;
@@ -119,7 +119,7 @@ async function authenticate(ctx: Ctx, s: Session, f: any): Promise<void> {
   const cameOnline = ctx.hub.add(s);
   ctx.metrics.online.set(ctx.hub.onlineUsers());
   ctx.access.record('connect', { user: user.name, ip: s.ip });
-  const cursor = ctx.store.maxMessageId();
+  const cursor = ctx.store.messages.durableId;
   reply(ctx, s, f.ref, { type: 'auth_ok', user: user.name, is_admin: user.is_admin === 1, cursor });
   if (typeof f.cursor === 'number') runSync(ctx, s, f.cursor);
   else s.live = true;
@@ -134,13 +134,12 @@ async function send(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<v
     throw new FrameError('body_too_large', `message body over ${ctx.config.limits.max_message_bytes} bytes`);
   }
   const conv: number = f.conv;
+  // no savepoint: the membership check throws before anything is written
   const result = await ctx.batcher.run(() => {
     requireMember(ctx, conv, user.id);
-    const existing = ctx.store.messageByClientId(user.id, f.client_id);
-    if (existing) return { msg: existing, duplicate: true, members: [] as number[] };
-    const msg = ctx.store.insertMessage(conv, user.id, f.client_id, f.body);
-    return { msg, duplicate: false, members: ctx.store.memberIds(conv) };
-  });
+    const { row, duplicate } = ctx.store.messages.append(conv, user.id, f.client_id, f.body);
+    return { msg: row, duplicate, members: duplicate ? [] : ctx.store.memberIds(conv) };
+  }, false);
   const { msg } = result;
   reply(ctx, s, f.ref, { type: 'ack', conv: msg.conv_id, seq: msg.seq, mid: msg.id, ts: msg.created_at, client_id: msg.client_id, duplicate: result.duplicate });
   if (!result.duplicate) {
@@ -201,7 +200,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
     case 'history': {
       requireMember(ctx, f.conv, user.id);
       const limit = Math.min(f.limit ?? 50, 200);
-      const rows = store.historyBefore(f.conv, f.before ?? Number.MAX_SAFE_INTEGER, limit);
+      const rows = store.messages.history(f.conv, f.before ?? Number.MAX_SAFE_INTEGER, limit);
       return reply(ctx, s, f.ref, { type: 'history', conv: f.conv, messages: rows.map((m) => wireMessage(m, m.sender ?? '?')), more: rows.length === limit });
     }
     case 'receipt': {

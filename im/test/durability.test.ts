@@ -1,8 +1,10 @@
-// kill -9 during a burst loses no acked message and reuses no sequence; backup then restore gives back the same messages.
+// kill -9 during a burst loses no acked message and reuses no sequence; an ack leaves only after the WAL fdatasync
+// (traced with strace); backup then restore gives back the same messages.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startTestServer, addUsers, admin, waitFor, type TestServer } from './helpers.ts';
+import { startTestServer, addUsers, admin, waitFor, NODE, IM_DIR, type TestServer } from './helpers.ts';
 import { login, ImConnection } from '../src/client.ts';
 
 const servers: TestServer[] = [];
@@ -64,6 +66,40 @@ describe('durability', () => {
     c.close();
     expect(admin(srv, ['check']).stdout.trim()).toBe('ok');
   }, 90000);
+
+  it('acknowledges a message only after its commit was fdatasync-ed from the threadpool (strace)', async () => {
+    const dir = `/tmp/pibake-im-strace-${process.pid}`;
+    const trace = `${dir}.trace`;
+    const srv = await startTestServer({}, ['strace', '-f', '-qq', '-ttt', '-s', '120', '-e', 'trace=pwrite64,fdatasync,write,writev', '-o', trace, NODE, join(IM_DIR, 'src/server-main.ts')]);
+    servers.push(srv);
+    addUsers(srv, ['ann', 'ben']);
+    const ann = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'ann', 'pw')).token);
+    const conv = await ann.direct('ben');
+    const server = Number(execFileSync('pgrep', ['-P', String(srv.proc.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const fds = readdirSync(`/proc/${server}/fd`);
+    const walFds = fds.filter((fd) => { try { return readlinkSync(`/proc/${server}/fd/${fd}`).endsWith('pibake-im.db-wal'); } catch { return false; } });
+    expect(walFds.length).toBeGreaterThan(0);
+    const ack = await ann.send(conv.conv, 'traced', 'trace-1');
+    expect(ack.duplicate).toBe(false);
+    ann.close();
+    process.kill(server, 'SIGTERM');
+    await srv.stop();
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const ackAt = lines.findIndex((l) => /write.*\\"type\\":\\"ack\\".*trace-1/.test(l));
+    expect(ackAt, 'the ack frame is in the trace').toBeGreaterThan(0);
+    const onWal = (l: string, call: string) => walFds.some((fd) => l.includes(`${call}(${fd},`) || l.includes(`${call}(${fd})`) || l.includes(`${call}(${fd} `));
+    const lastWalWrite = lines.slice(0, ackAt).findLastIndex((l) => onWal(l, 'pwrite64'));
+    expect(lastWalWrite, 'the commit wrote WAL frames before the ack').toBeGreaterThan(0);
+    // the fdatasync of the WAL must have RETURNED (its own line or its "resumed" line) between the write and the ack
+    const between = lines.slice(lastWalWrite + 1, ackAt);
+    const pid = (l: string) => l.split(/\s+/)[0];
+    const syncStarts = between.filter((l) => onWal(l, 'fdatasync'));
+    expect(syncStarts.length, 'fdatasync(wal) issued after the commit').toBeGreaterThan(0);
+    const finished = between.some((l) => (onWal(l, 'fdatasync') && / = 0$/.test(l)) || (/<\.\.\. fdatasync resumed>.* = 0$/.test(l) && syncStarts.some((s) => pid(s) === pid(l))));
+    expect(finished, 'fdatasync(wal) returned before the ack was written').toBe(true);
+    // and the sync ran on another thread than the one writing to the socket
+    expect(syncStarts.some((l) => pid(l) !== pid(lines[ackAt]))).toBe(true);
+  }, 60000);
 
   it('backup (online) then restore gives back the same messages; old backups are pruned', async () => {
     const srv = await startTestServer();
