@@ -1,6 +1,7 @@
 // Workload W1 (shared/anchors/im/README.md) over the pibake-im protocol: 200 clients = 100 pairs, offered-load ladder,
 // latency, RSS, CPU and disk per 1000 messages, loss/duplicates; plus idle RSS with 200/2000 clients and start-to-first-login.
 // usage (from im/): npm run bench -- [--loads 500,1000,...] [--duration 30] [--warmup 5] [--clients 200] [--idle 200,2000] [--skip-idle] [--out file]
+//   [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, cpSync, rmSync, existsSync, appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,22 @@ const WORK = opt.work ?? mkdtempSync(join(opt.tmp ?? '/var/tmp', 'pibake-im-benc
 const OUT = opt.out ?? join(IM, 'bench', 'results', `w1-${new Date().toISOString().slice(0, 19).replace(/[:]/g, '')}.jsonl`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error(new Date().toISOString().slice(11, 23), ...a);
+// --compare: Prosody and ejabberd through the vendored anchor harness (compare/); prerequisites first, to fail fast
+const compare = opt.compare ? (await import('./compare/compare.mjs')).createCompare(opt, log) : null;
+let stopping = false;
+async function shutdown(why, code) {
+  if (stopping) return; stopping = true;
+  log(`${why}: stopping the servers`);
+  setTimeout(() => process.exit(code), 150000).unref();
+  await compare?.abort();
+  await stopServer();
+  process.exit(code);
+}
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) process.on(sig, () => shutdown(sig, code));
+setTimeout(() => shutdown(`time limit (--max-minutes ${opt['max-minutes'] ?? 150})`, 124), +(opt['max-minutes'] ?? 150) * 60000).unref();
+if (compare) {
+  try { await compare.prepare(); } catch (e) { if (e?.constructor?.name !== 'CompareError') throw e; console.error(e.message); process.exit(1); }
+}
 const MB = (b) => (b == null ? null : +(b / 1048576).toFixed(1));
 const pct = (s, p) => (s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : null);
 const median = (a) => { if (!a.length) return null; const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
@@ -222,20 +239,31 @@ async function runIdle(counts) {
 function emit(r) {
   mkdirSync(join(IM, 'bench', 'results'), { recursive: true });
   appendFileSync(OUT, JSON.stringify(r) + '\n');
-  const keys = r.mode === 'idle' ? Object.keys(r) : ['L', 'offered_rate', 'delivered_rate', 'lat_p50_ms', 'lat_p95_ms', 'lat_p99_ms', 'rss_steady_mb', 'rss_peak_sampled_mb', 'server_cpu_ms_per_1k_msgs', 'write_bytes_per_1k_msgs', 'undelivered_after_drain', 'duplicates', 'startup_to_login_ms', 'rss_200_idle_mb', 'loadgen_cpu_pct'];
+  if (r.mode === 'compare') return; // its table is printed by compare/report.mjs
+  const keys = r.mode === 'idle' ? Object.keys(r) : ['server', 'L', 'offered_rate', 'delivered_rate', 'lat_p50_ms', 'lat_p95_ms', 'lat_p99_ms', 'rss_steady_mb', 'rss_peak_sampled_mb', 'server_cpu_ms_per_1k_msgs', 'write_bytes_per_1k_msgs', 'undelivered_after_drain', 'duplicates', 'startup_to_login_ms', 'rss_200_idle_mb', 'loadgen_cpu_pct'];
   console.log(keys.map((k) => `${k}=${r[k]}`).join(' '));
 }
 
-process.on('SIGINT', async () => { await stopServer(); process.exit(130); });
 try {
   const pairs = await makeTemplate();
+  const ladder = [];
   for (const L of LOADS) {
     const r = await runW1(L, pairs);
-    emit(r);
+    emit(r); ladder.push(r);
     if (r.delivered_rate < 0.95 * L || r.lat_p99_ms > 1000) { log(`L=${L} failed the stop rule; ladder ends`); break; }
   }
-  if (!opt['skip-idle']) emit(await runIdle(IDLE));
+  let idle = null;
+  if (!opt['skip-idle']) emit(idle = await runIdle(IDLE));
+  if (compare) {
+    const runAt = async (L) => { const r = await runW1(L, pairs); emit(r); return r; };
+    emit(await compare.run({ ladder, idle: idle ? [idle] : [], runAt }, emit));
+  }
   log(`results appended to ${OUT}`);
+} catch (e) {
+  if (e?.constructor?.name !== 'CompareError') throw e;
+  console.error(e.message);
+  process.exitCode = 1;
 } finally {
   await stopServer();
+  await compare?.cleanup();
 }
