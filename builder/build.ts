@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostExec } from './host/exec.ts';
 import path from 'node:path';
-import { CleanupStack } from './cleanup.ts';
+import { withCleanups } from './cleanup.ts';
 import { assertEngine } from './container/docker.ts';
 import { ensureBuilderImage } from './container/builder-image.ts';
 import { removeOrphanContainers, startBuildContainer } from './container/build-container.ts';
@@ -27,35 +27,11 @@ export interface BuildResult {
   manifest: string;
 }
 
-/** Runs fn; SIGINT/SIGTERM abort it, run every cleanup (LIFO) and surface as an InterruptedError. */
-async function withCleanups<T>(reporter: Reporter, fn: (cleanups: CleanupStack, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const cleanups = new CleanupStack(reporter.debug);
-  const abort = new AbortController();
-  let onSignal!: (sig: NodeJS.Signals) => void;
-  const interrupted = new Promise<never>((_, reject) => {
-    onSignal = (sig) => {
-      reporter.warn(`${sig}: stopping, releasing what the build acquired`);
-      abort.abort();
-      reject(new InterruptedError(sig));
-    };
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await Promise.race([fn(cleanups, abort.signal), interrupted]);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    const failures = await cleanups.runAll();
-    for (const f of failures) reporter.warn(`cleanup failed: ${f}`);
-  }
-}
-
 export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promise<BuildResult> {
   const { def } = loaded;
   const r = opts.reporter;
   const names = outputNames(path.resolve(opts.outDir ?? def.output.dir), def.output.name ?? def.name);
-  return withCleanups(r, async (cleanups, signal) => {
+  return withCleanups('the build', r, async (cleanups, signal) => {
     const checkAbort = () => {
       if (signal.aborted) throw new InterruptedError('SIGINT');
     };

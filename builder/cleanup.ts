@@ -1,14 +1,25 @@
 // A last-in-first-out stack of cleanups, registered as resources are acquired, run on success, failure and signals.
+import { InterruptedError } from './errors.ts';
+
 export type Cleanup = () => Promise<void> | void;
 
 export class CleanupStack {
   private items: { label: string; fn: Cleanup }[] = [];
   private log: (msg: string) => void;
+  private closed = false;
   constructor(log: (msg: string) => void = () => {}) {
     this.log = log;
   }
-  /** Registers a cleanup; returns a function that runs it early and removes it from the stack. */
+  /**
+   * Registers a cleanup; returns a function that runs it early and removes it from the stack. After runAll has
+   * finished (an interrupted run whose work goes on for a moment), a late cleanup runs at once instead.
+   */
   push(label: string, fn: Cleanup): () => Promise<void> {
+    if (this.closed) {
+      this.log(`cleanup (late): ${label}`);
+      void Promise.resolve().then(fn).catch(() => {});
+      return async () => {};
+    }
     const item = { label, fn };
     this.items.push(item);
     return async () => {
@@ -31,9 +42,45 @@ export class CleanupStack {
         failures.push(`${label}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    this.closed = true;
     return failures;
   }
   get size(): number {
     return this.items.length;
+  }
+}
+
+export interface CleanupLog {
+  warn(msg: string): void;
+  debug(msg: string): void;
+}
+
+/**
+ * Runs fn with a fresh CleanupStack and always runs the stack afterwards. SIGINT/SIGTERM abort fn's signal and end
+ * the run at once as an InterruptedError (exit 130); the handlers stay until every cleanup ran, so a second Ctrl-C
+ * cannot cut the cleanup short. `who` names the run in the warning ("the build", "verify").
+ */
+export async function withCleanups<T>(who: string, log: CleanupLog, fn: (cleanups: CleanupStack, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const cleanups = new CleanupStack(log.debug);
+  const abort = new AbortController();
+  let onSignal!: (sig: NodeJS.Signals) => void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = (sig) => {
+      if (abort.signal.aborted) return;
+      log.warn(`${sig}: stopping, releasing what ${who} acquired`);
+      abort.abort();
+      reject(new InterruptedError(sig));
+    };
+  });
+  // 'on', not 'once': execa's exit hook re-raises a signal nobody else listens to
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await Promise.race([fn(cleanups, abort.signal), interrupted]);
+  } finally {
+    const failures = await cleanups.runAll();
+    for (const f of failures) log.warn(`cleanup failed: ${f}`);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

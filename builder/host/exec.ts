@@ -12,6 +12,8 @@ export interface HostExecOptions {
   hint?: string;
   /** Inherit stdio (for long tools whose progress the user should see). */
   inherit?: boolean;
+  /** Keep stdout's final newline (readers of exact file contents, e.g. `debugfs cat`). */
+  keepFinalNewline?: boolean;
 }
 
 export async function hostExec(argv: string[], opts: HostExecOptions = {}): Promise<{ stdout: string; stderr: string }> {
@@ -24,6 +26,7 @@ export async function hostExec(argv: string[], opts: HostExecOptions = {}): Prom
     reject: false,
     stdio: opts.inherit ? 'inherit' : undefined,
     encoding: 'utf8',
+    stripFinalNewline: !opts.keepFinalNewline,
   });
   opts.debug?.(`host: ${cmd} (${Date.now() - started} ms, exit ${r.exitCode})`);
   if (r.exitCode !== 0 || r.failed) {
