@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { formatReport, verifyImage } from '../builder/verify/index.ts';
 import { ensureKit } from '../builder/verify/kit.ts';
+import { CleanupStack } from '../builder/cleanup.ts';
 import { loadDefinition } from '../builder/definition/load.ts';
 import { bootstrapCachePath } from '../builder/base/bootstrap.ts';
 
@@ -32,7 +33,7 @@ const qemuRunningFor = async (dir: string) => (await execa('pgrep', ['-f', `qemu
 
 describe('verify kit', () => {
   it('provides an arm64 busybox-static made without emulation', async () => {
-    const kit = await ensureKit(log);
+    const kit = await ensureKit(log, new CleanupStack());
     const { stdout } = await execa('file', ['-b', kit.busybox]);
     expect(stdout).toMatch(/ARM aarch64.*statically linked/);
   });

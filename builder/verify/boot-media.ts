@@ -5,6 +5,7 @@ import { copyFromBoot, dumpRootFile, listBoot, listRootDir, readBootText, readRo
 import { ensureDebianKernel } from './kit.ts';
 import { INITRAMFS_MODULES, loadOrder, moduleBytes, parseModulesDep } from './kernel-modules.ts';
 import { VerifyError } from './errors.ts';
+import type { CleanupStack } from '../cleanup.ts';
 
 export interface BootMedia {
   kernel: string; // host path
@@ -30,7 +31,7 @@ async function imageKernel(img: ImageFile): Promise<{ version: string; on: 'boot
   return undefined;
 }
 
-export async function prepareBootMedia(img: ImageFile, workDir: string, log: (m: string) => void): Promise<BootMedia> {
+export async function prepareBootMedia(img: ImageFile, workDir: string, log: (m: string) => void, cleanups: CleanupStack): Promise<BootMedia> {
   const cmdlineTxt = img.boot ? await readBootText(img, 'cmdline.txt') : undefined;
   const found = await imageKernel(img);
   if (found) {
@@ -51,7 +52,7 @@ export async function prepareBootMedia(img: ImageFile, workDir: string, log: (m:
     return { kernel, kernelVersion: version, kernelSource: 'image', modules, cmdlineTxt };
   }
   log("the image's kernel does not boot on qemu virt: using Debian's linux-image-arm64 with its modules in the overlay");
-  const deb = await ensureDebianKernel(log);
+  const deb = await ensureDebianKernel(log, cleanups);
   const modules = [];
   for (const name of loadOrder(deb.index, INITRAMFS_MODULES)) {
     const path = deb.index.get(name)!.path;

@@ -2,7 +2,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Cleanups } from './cleanup.ts';
+import type { CleanupStack } from '../cleanup.ts';
+import { InterruptedError } from '../errors.ts';
 import { openImage, rootFileExists } from './image-file.ts';
 import { prepareBootMedia } from './boot-media.ts';
 import { ensureKit } from './kit.ts';
@@ -25,7 +26,9 @@ export interface BootOptions {
   timeoutSec: number;
   checkTimeoutSec: number;
   log: (m: string) => void;
-  cleanups: Cleanups;
+  cleanups: CleanupStack;
+  /** Aborted on SIGINT/SIGTERM: the boot stops waiting and runs no host check. */
+  signal: AbortSignal;
 }
 
 /** "fetch failed" alone says little: add the cause's code (ECONNREFUSED, ECONNRESET…) or message. */
@@ -53,9 +56,12 @@ async function tail(path: string, lines = 40): Promise<string> {
 
 export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const { log, cleanups } = o;
+  const stopIfAborted = (): void => {
+    if (o.signal.aborted) throw new InterruptedError('SIGINT');
+  };
   const img = await openImage(o.image, cleanups, log);
   const work = await mkdtemp(join(process.env.PIBAKE_TMPDIR ?? tmpdir(), 'pibake-verify-'));
-  cleanups.add(`remove ${work}`, () => rm(work, { recursive: true, force: true }));
+  cleanups.push(`remove ${work}`, () => rm(work, { recursive: true, force: true }));
 
   const withIm = o.imChecks === 'auto' ? await imageHasUnit(img, IM_UNIT) : o.imChecks;
   // stage checks win: a built-in IM row is dropped when a stage already checks the same thing (e.g. *.healthz)
@@ -67,8 +73,8 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
     ...o.stageChecks,
   ]);
 
-  const kit = await ensureKit(log);
-  const media = await prepareBootMedia(img, work, log);
+  const kit = await ensureKit(log, cleanups);
+  const media = await prepareBootMedia(img, work, log, cleanups);
   const initrd = join(work, 'initrd.gz');
   await writeFile(initrd, await buildInitramfs({ busybox: kit.busybox, modules: media.modules, checks, checkTimeoutSec: o.checkTimeoutSec, modulesDisk: !!media.modulesDisk }));
 
@@ -79,9 +85,10 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const port = await freePort();
   const httpBase = `http://127.0.0.1:${port}`;
   const cmdline = guestCmdline(media.cmdlineTxt, `/dev/vda${img.root.number}`);
+  stopIfAborted();
   log(`booting ${o.role} under qemu (TCG, 2 vCPUs, 1 GiB); console: ${consoleLog}`);
   const qemu = startQemu({ kernel: media.kernel, initrd, cmdline, image: img.path, modulesDisk: media.modulesDisk, consoleLog, resultsFile, hostPort: port, guestPort: o.imPort });
-  cleanups.add('stop qemu', () => qemu.stop());
+  cleanups.push('stop qemu', () => qemu.stop());
 
   let qemuExit: { code?: number; stderr: string } | undefined;
   void qemu.exited.then((e) => (qemuExit = e));
@@ -95,6 +102,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   let lastNote = '';
   let lastPoll = 0;
   while (Date.now() < deadline && !qemuExit) {
+    stopIfAborted();
     events = await readEvents();
     const last = events.at(-1);
     const note = last ? (last.event === 'check' ? `check ${last.id}` : last.event) : 'booting';

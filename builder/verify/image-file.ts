@@ -3,9 +3,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { run } from './exec.ts';
+import { hostExec } from '../host/exec.ts';
 import { VerifyError } from './errors.ts';
-import type { Cleanups } from './cleanup.ts';
+import type { CleanupStack } from '../cleanup.ts';
 import { bootAndRoot, parseSfdiskJson, type Partition, type PartitionTable } from './partition-table.ts';
 
 export interface ImageFile {
@@ -17,7 +17,7 @@ export interface ImageFile {
 }
 
 /** Opens an .img or .img.xz (decompressed to a sparse temp file removed by the cleanups) and reads its table. */
-export async function openImage(image: string, cleanups: Cleanups, log: (m: string) => void): Promise<ImageFile> {
+export async function openImage(image: string, cleanups: CleanupStack, log: (m: string) => void): Promise<ImageFile> {
   try {
     await stat(image);
   } catch {
@@ -26,7 +26,7 @@ export async function openImage(image: string, cleanups: Cleanups, log: (m: stri
   let path = image;
   if (image.endsWith('.xz')) {
     const dir = await mkdtemp(join(process.env.PIBAKE_TMPDIR ?? tmpdir(), 'pibake-verify-img-'));
-    cleanups.add(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
     path = join(dir, 'image.img');
     log(`decompressing ${image}`);
     const started = Date.now();
@@ -37,7 +37,7 @@ export async function openImage(image: string, cleanups: Cleanups, log: (m: stri
     }
     log(`decompressed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const { stdout } = await run(['sfdisk', '--json', path], { hint: 'is this a disk image with an MBR or GPT partition table?' });
+  const { stdout } = await hostExec(['sfdisk', '--json', path], { hint: 'is this a disk image with an MBR or GPT partition table?' });
   const table = parseSfdiskJson(stdout, image);
   return { path, table, ...bootAndRoot(table, image) };
 }
@@ -50,12 +50,12 @@ const extSpec = (img: ImageFile): string => `${img.path}?offset=${img.root.offse
 
 /** Names in the root of the FAT boot partition. */
 export async function listBoot(img: ImageFile): Promise<string[]> {
-  const { stdout } = await run(['mdir', '-b', '-i', fatSpec(img), '::/'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  const { stdout } = await hostExec(['mdir', '-b', '-i', fatSpec(img), '::/'], { env: { MTOOLS_SKIP_CHECK: '1' } });
   return stdout.split('\n').map((l) => l.trim().replace(/^::\//, '')).filter(Boolean);
 }
 
 export async function copyFromBoot(img: ImageFile, name: string, dest: string): Promise<void> {
-  await run(['mcopy', '-n', '-o', '-i', fatSpec(img), `::/${name}`, dest], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  await hostExec(['mcopy', '-n', '-o', '-i', fatSpec(img), `::/${name}`, dest], { env: { MTOOLS_SKIP_CHECK: '1' } });
 }
 
 export async function readBootText(img: ImageFile, name: string): Promise<string | undefined> {
@@ -65,7 +65,7 @@ export async function readBootText(img: ImageFile, name: string): Promise<string
 
 /** debugfs prints its errors on stderr and exits 0, so success is judged by the output file. */
 async function debugfs(img: ImageFile, request: string): Promise<{ stdout: string; stderr: string }> {
-  return run(['debugfs', '-R', request, extSpec(img)], { hint: 'is the root partition ext4 (e2fsprogs debugfs reads it)?' });
+  return hostExec(['debugfs', '-R', request, extSpec(img)], { keepFinalNewline: true, hint: 'is the root partition ext4 (e2fsprogs debugfs reads it)?' });
 }
 
 export async function readRootFile(img: ImageFile, path: string): Promise<Buffer | undefined> {

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { VerifyCheck } from '../stage.ts';
-import { Cleanups } from './cleanup.ts';
+import { withCleanups } from '../cleanup.ts';
 import { bootAndVerify } from './boot.ts';
 import { collectStageChecks, type SourcedCheck } from './collect-checks.ts';
 import { loadDefinitionForVerify } from './definition-adapter.ts';
@@ -37,8 +37,9 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
   await checkHostTools();
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
-  const cleanups = new Cleanups();
-  try {
+  // PIBAKE_DEBUG_CLEANUP: name every cleanup as it runs
+  const debug = process.env.PIBAKE_DEBUG_CLEANUP ? (m: string) => process.stderr.write(`${m}\n`) : () => {};
+  return withCleanups('verify', { warn: log, debug }, async (cleanups, signal) => {
     let stageChecks: SourcedCheck[] = [];
     let imChecks: boolean | 'auto' = o.imChecks ?? 'auto';
     let imPort = 8080;
@@ -50,7 +51,7 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
       imPort = def.imPort ?? imPort;
     }
     stageChecks.push(...(o.extraChecks ?? []).map((c) => ({ ...c, source: 'extra' })));
-    const common = { outDir, timeoutSec: o.timeoutSec ?? 900, checkTimeoutSec: o.checkTimeoutSec ?? 180, log, cleanups };
+    const common = { outDir, timeoutSec: o.timeoutSec ?? 900, checkTimeoutSec: o.checkTimeoutSec ?? 180, log, cleanups, signal };
     const boots = [await bootAndVerify({ ...common, image: o.image, role: 'image', stageChecks, imChecks, imPort })];
     if (o.compareBase) boots.push(await bootAndVerify({ ...common, image: o.baseImage!, role: 'base', stageChecks: [], imChecks: false, imPort }));
     const report: VerifyReport = {
@@ -67,7 +68,5 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
     }
     await writeFile(report.reportFile, JSON.stringify(report, null, 2) + '\n');
     return report;
-  } finally {
-    await cleanups.runAll();
-  }
+  });
 }
