@@ -5,6 +5,7 @@ import type { BuildContainer } from './container/build-container.ts';
 import type { FileAttrs, StageContext } from './stage.ts';
 import { renderTemplate } from './templates.ts';
 import { parseIdFile, resolveId } from './image/ownership.ts';
+import { unitFileName } from './image/unit-file.ts';
 import { singleFileTar } from './image/tar-entry.ts';
 import { PibakeError } from './errors.ts';
 
@@ -116,7 +117,8 @@ export function createStageContext(
     run,
     units: {
       async exists(unit) {
-        const r = await c.exec(['systemctl', `--root=${TARGET}`, 'list-unit-files', '--no-legend', '--no-pager', unit], { allowFail: true });
+        // list-unit-files lists unit files: an instance exists when its template does
+        const r = await c.exec(['systemctl', `--root=${TARGET}`, 'list-unit-files', '--no-legend', '--no-pager', unitFileName(unit)], { allowFail: true });
         return r.stdout.trim().length > 0;
       },
       enable: async (u) => void (await systemctl('enable', u)),

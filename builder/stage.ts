@@ -23,7 +23,7 @@ export interface StageContext {
   /** Runs a command in the image chroot (arm64 through qemu-user binfmt). Throws a ToolError on non-zero exit. */
   run(argv: string[], opts?: { env?: Record<string, string>; input?: string }): Promise<{ stdout: string; stderr: string }>;
   units: {
-    /** True when the unit file exists in the image. */
+    /** True when the unit file exists in the image (for an instance such as getty@tty2.service: its template). */
     exists(unit: string): Promise<boolean>;
     enable(units: string[]): Promise<void>;
     disable(units: string[]): Promise<void>;

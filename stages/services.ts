@@ -1,6 +1,8 @@
 // Stage services: disables (or masks) the units a headless chat server does not need, e.g. bluetooth and cups.
 import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
+import { PibakeError } from '../builder/errors.ts';
+import { unitFileName } from '../builder/image/unit-file.ts';
 
 const unit = z.string().regex(/^[A-Za-z0-9@:._\\-]+\.(service|socket|timer|path|target|mount)$/, 'a unit name with its suffix, e.g. bluetooth.service');
 
@@ -13,7 +15,13 @@ export default defineStage({
     enable: z.array(unit).default([]).describe('Units enabled'),
   }),
   async apply(ctx, cfg) {
-    for (const [verb, list] of [['disable', cfg.disable], ['mask', cfg.mask], ['enable', cfg.enable]] as const) {
+    // Enabling is a promise the image must keep: a missing unit stops the build before any change (a typo would
+    // otherwise ship silently). Disable and mask stay lenient: Pi OS variants differ in which units they carry.
+    const missing = [];
+    for (const u of cfg.enable) if (!(await ctx.units.exists(u))) missing.push(u);
+    if (missing.length)
+      throw new PibakeError('stage', 'E_UNIT', `enable ${missing.join(', ')}: no such unit in the image`, 'install the package that ships it in stages.packages, or remove it from services.enable');
+    for (const [verb, list] of [['disable', cfg.disable], ['mask', cfg.mask]] as const) {
       const present: string[] = [];
       for (const u of list) {
         if (await ctx.units.exists(u)) present.push(u);
@@ -21,17 +29,18 @@ export default defineStage({
       }
       if (present.length) await ctx.units[verb](present);
     }
+    if (cfg.enable.length) await ctx.units.enable(cfg.enable);
   },
   plan: (cfg, base) => {
-    const state = (u: string) => {
+    const state = (u: string, absent: string) => {
       if (!base) return ' (presence known after base)';
-      const present = ['/usr/lib/systemd/system/', '/lib/systemd/system/', '/etc/systemd/system/'].some((d) => base.exists(d + u));
-      return present ? '' : ' — not in the base, will be skipped';
+      const present = ['/usr/lib/systemd/system/', '/lib/systemd/system/', '/etc/systemd/system/'].some((d) => base.exists(d + unitFileName(u)));
+      return present ? '' : ` — not in the base, ${absent}`;
     };
     return [
-      ...cfg.disable.map((u) => `disable ${u}${state(u)}`),
-      ...cfg.mask.map((u) => `mask ${u}${state(u)}`),
-      ...cfg.enable.map((u) => `enable ${u}${state(u)}`),
+      ...cfg.disable.map((u) => `disable ${u}${state(u, 'will be skipped')}`),
+      ...cfg.mask.map((u) => `mask ${u}${state(u, 'will be skipped')}`),
+      ...cfg.enable.map((u) => `enable ${u}${state(u, 'the build fails unless an earlier stage installs it')}`),
     ];
   },
   verify: (cfg) =>

@@ -15,6 +15,8 @@ import cron from '../../stages/cron.ts';
 import journald from '../../stages/journald.ts';
 import zram from '../../stages/zram.ts';
 import imServer from '../../stages/im-server.ts';
+import { unitFileName } from '../../builder/image/unit-file.ts';
+import { formatError, StageError } from '../../builder/errors.ts';
 
 const def = loadDefinition('images/im-server.yaml').def;
 const PIOS_FSTAB = 'proc            /proc           proc    defaults          0       0\nPARTUUID=076328ed-01  /boot/firmware  vfat    defaults          0       2\nPARTUUID=076328ed-02  /               ext4    defaults,noatime  0       1\n';
@@ -57,6 +59,25 @@ describe('services', () => {
     await services.apply(ctx, def.stages.services!);
     expect(ctx.units.enabled.has('bluetooth.service')).toBe(false);
     expect(ctx.notes).toContain('cups.service is not in the image; nothing to disable');
+  });
+  it('enabling a unit the image does not have stops the build with one line, before any change', async () => {
+    const ctx = new FakeContext({}, ['bluetooth.service', 'ssh.service']);
+    ctx.units.enabled.add('bluetooth.service');
+    const cfg = { disable: ['bluetooth.service'], mask: [], enable: ['ssh.service', 'sshd-typo.service', 'nope.timer'] };
+    const err = await services.apply(ctx, cfg).then(() => undefined, (e: unknown) => e);
+    expect(formatError(new StageError('services', err))).toBe(
+      'pibake: stage services: enable sshd-typo.service, nope.timer: no such unit in the image\n  hint: install the package that ships it in stages.packages, or remove it from services.enable',
+    );
+    expect([...ctx.units.enabled]).toEqual(['bluetooth.service']);
+  });
+  it('enables present units after disabling; disabling an absent unit stays a note', async () => {
+    const ctx = new FakeContext({}, ['ssh.service']);
+    await services.apply(ctx, { disable: ['cups.service'], mask: [], enable: ['ssh.service'] });
+    expect([...ctx.units.enabled]).toEqual(['ssh.service']);
+    expect(ctx.notes).toEqual(['cups.service is not in the image; nothing to disable']);
+  });
+  it('an instance is backed by its template unit file', () => {
+    expect(['getty@tty2.service', 'getty@.service', 'foo@a.b.socket', 'ssh.service'].map(unitFileName)).toEqual(['getty@.service', 'getty@.service', 'foo@.socket', 'ssh.service']);
   });
   it('a verify check fails for an enabled unit (real sh)', () => {
     const [check] = services.verify!({ disable: ['x.service'], mask: [], enable: [] });
