@@ -1,6 +1,8 @@
 // Stage cron: system cron jobs as files in /etc/cron.d (root-owned, 0644, dot-free names, final newline).
 import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
+import { PibakeError } from '../builder/errors.ts';
+import { parseIdFile } from '../builder/image/ownership.ts';
 import { uniqueNames } from './unique-names.ts';
 
 const FIELD_RANGES: [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
@@ -45,6 +47,12 @@ export default defineStage({
   description: 'Scheduled jobs (the seed: nightly backup at 02:00)',
   schema: z.strictObject({ jobs: z.array(job).default([]).superRefine(uniqueNames).describe('One file in /etc/cron.d per job') }),
   async apply(ctx, cfg) {
+    // cron would skip a job whose user is unknown and only say so in the journal: check against the image's own
+    // accounts, as the stages before this one left them (packages, im-server and users all create accounts).
+    const users = parseIdFile(await ctx.readFile('/etc/passwd'));
+    const unknown = cfg.jobs.filter((j) => !users.has(j.user)).map((j) => `job ${j.name} runs as ${j.user}`);
+    if (unknown.length)
+      throw new PibakeError('stage', 'E_CRON_USER', `${unknown.join(', ')}: no such user in the image`, "create the user first (stages.users, or the package or stage that owns it), or set the job's user to one that exists");
     for (const j of cfg.jobs) await ctx.writeFile(`/etc/cron.d/${j.name}`, ctx.render('cron/cron.d.njk', { job: j }), { mode: 0o644 });
   },
   plan: (cfg) => cfg.jobs.map((j) => `/etc/cron.d/${j.name}: "${j.schedule}" as ${j.user}: ${j.command}`),

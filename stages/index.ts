@@ -12,6 +12,7 @@ import users from './users.ts';
 import type { Stage } from '../builder/stage.ts';
 
 /** The registry with each stage's literal name and schema type (the definition schema is typed from it). */
-export const stageList = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, cron, users] as const;
+// cron comes last: its jobs run as accounts that packages, im-server and users create.
+export const stageList = [packages, zram, imServer, services, sysctl, fstab, journald, logrotate, users, cron] as const;
 
 export const stages: readonly Stage[] = stageList as unknown as readonly Stage[];

@@ -15,10 +15,12 @@ import cron from '../../stages/cron.ts';
 import journald from '../../stages/journald.ts';
 import zram from '../../stages/zram.ts';
 import imServer from '../../stages/im-server.ts';
+import { stages } from '../../stages/index.ts';
 import { unitFileName } from '../../builder/image/unit-file.ts';
 import { formatError, StageError } from '../../builder/errors.ts';
 
 const def = loadDefinition('images/im-server.yaml').def;
+const PASSWD = 'root:x:0:0:root:/root:/bin/bash\npibake-im:x:999:999::/var/lib/pibake-im:/usr/sbin/nologin\n';
 const PIOS_FSTAB = 'proc            /proc           proc    defaults          0       0\nPARTUUID=076328ed-01  /boot/firmware  vfat    defaults          0       2\nPARTUUID=076328ed-02  /               ext4    defaults,noatime  0       1\n';
 
 describe('fstab', () => {
@@ -109,14 +111,30 @@ describe('logrotate', () => {
 
 describe('cron', () => {
   it('writes a file cron accepts: dot-free name, mode 0644, root-owned, final newline, 02:00 daily', async () => {
-    const ctx = new FakeContext();
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD });
     await cron.apply(ctx, def.stages.cron!);
-    const [[name, f]] = [...ctx.files.entries()];
+    const [[name, f]] = [...ctx.files.entries()].filter(([p]) => p !== '/etc/passwd');
     expect(name).toBe('/etc/cron.d/pibake-im-backup');
     expect(f.attrs).toEqual({ mode: 0o644, owner: 'root', group: 'root' });
     expect(f.content.endsWith('\n')).toBe(true);
     const job = f.content.split('\n').find((l) => /^\d/.test(l))!;
     expect(job.split(/\s+/).slice(0, 6)).toEqual(['0', '2', '*', '*', '*', 'pibake-im']);
+  });
+  it('a job whose user is not in the image stops the build with one line, and writes nothing', async () => {
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD });
+    const jobs = [
+      { name: 'ok', schedule: '@daily', user: 'root', command: 'true' },
+      { name: 'backup', schedule: '0 2 * * *', user: 'pibake-imm', command: 'true' },
+    ];
+    const err = await cron.apply(ctx, { jobs }).then(() => undefined, (e: unknown) => e);
+    expect(formatError(new StageError('cron', err))).toBe(
+      "pibake: stage cron: job backup runs as pibake-imm: no such user in the image\n  hint: create the user first (stages.users, or the package or stage that owns it), or set the job's user to one that exists",
+    );
+    expect(ctx.files.size).toBe(1);
+  });
+  it('runs after every stage that creates accounts', () => {
+    const order = stages.map((st) => st.name);
+    for (const maker of ['packages', 'im-server', 'users']) expect(order.indexOf(maker)).toBeLessThan(order.indexOf('cron'));
   });
 });
 
