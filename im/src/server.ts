@@ -69,34 +69,38 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   http.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws') { socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'); return; }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const now = Date.now();
-      const s: Session = { id: nextId++, ws, ip: req.socket.remoteAddress ?? '?', user: null, tokenHash: null, live: false,
-        tokens: config.limits.message_burst, lastRefill: now, lastActive: now };
-      if (connections >= config.limits.max_connections) {
-        sendError(ctx, s, 'too_many_connections', `the server has reached ${config.limits.max_connections} connections; try again later`);
-        ws.close(1013, 'too many connections');
-        return;
-      }
-      connections++;
-      sessions.add(s);
-      metrics.connections.set(connections);
-      const authTimer = setTimeout(() => { if (!s.user) ws.close(4000, 'no auth frame'); }, AUTH_GRACE_MS);
-      ws.on('message', (data, isBinary) => onFrame(ctx, s, data as Buffer, isBinary));
-      ws.on('pong', () => { s.lastActive = Date.now(); });
-      ws.on('error', () => {});
-      ws.on('close', () => {
-        clearTimeout(authTimer);
-        sessions.delete(s);
-        connections--;
-        metrics.connections.set(connections);
-        if (s.user) {
-          access.record('disconnect', { user: s.user.name, ip: s.ip });
-          if (hub.remove(s)) { metrics.online.set(hub.onlineUsers()); if (!closing) announcePresence(ctx, s.user, false); }
-        }
-      });
-    });
+    const ip = req.socket.remoteAddress ?? '?';
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip));
   });
+
+  // a function of its own so that the per-connection closures below do not keep the upgrade request alive
+  function accept(ws: import('ws').WebSocket, ip: string): void {
+    const now = Date.now();
+    const s: Session = { id: nextId++, ws, ip, user: null, tokenHash: null, live: false,
+      tokens: config.limits.message_burst, lastRefill: now, lastActive: now };
+    if (connections >= config.limits.max_connections) {
+      sendError(ctx, s, 'too_many_connections', `the server has reached ${config.limits.max_connections} connections; try again later`);
+      ws.close(1013, 'too many connections');
+      return;
+    }
+    connections++;
+    sessions.add(s);
+    metrics.connections.set(connections);
+    const authTimer = setTimeout(() => { if (!s.user) ws.close(4000, 'no auth frame'); }, AUTH_GRACE_MS);
+    ws.on('message', (data, isBinary) => onFrame(ctx, s, data as Buffer, isBinary));
+    ws.on('pong', () => { s.lastActive = Date.now(); });
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      sessions.delete(s);
+      connections--;
+      metrics.connections.set(connections);
+      if (s.user) {
+        access.record('disconnect', { user: s.user.name, ip: s.ip });
+        if (hub.remove(s)) { metrics.online.set(hub.onlineUsers()); if (!closing) announcePresence(ctx, s.user, false); }
+      }
+    });
+  }
 
   const pinger = setInterval(() => {
     const deadline = Date.now() - config.limits.idle_timeout_seconds * 1000;
