@@ -3,10 +3,26 @@ import { scrypt, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 
 const N = 16384, R = 8, P = 1, KEYLEN = 32;
 
-function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number, len: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, len, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+let slots = Infinity;
+const waiting: (() => void)[] = [];
+
+/**
+ * At most n scrypt computations run at once; the others wait in line. The server sets n = max_threads - 1, so
+ * a login storm never occupies every threadpool thread and the WAL fdatasync that acks messages always has one.
+ */
+export function limitConcurrentHashing(n: number): void { slots = Math.max(1, n); }
+
+async function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number, len: number): Promise<Buffer> {
+  if (slots <= 0) await new Promise<void>((r) => waiting.push(r));
+  slots--;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(password, salt, len, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+    });
+  } finally {
+    slots++;
+    waiting.shift()?.();
+  }
 }
 
 export async function hashPassword(password: string): Promise<string> {

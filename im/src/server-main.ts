@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, configPathFromArgs, ConfigError } from './config.ts';
+import { limitConcurrentHashing } from './password.ts';
 
 function webDir(): string {
   if (process.env.PIBAKE_IM_WEB_DIR) return process.env.PIBAKE_IM_WEB_DIR;
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   }
   // libuv reads UV_THREADPOOL_SIZE when its pool starts, on first use (scrypt, async fs); nothing has used it yet.
   process.env.UV_THREADPOOL_SIZE = String(config.threading.max_threads);
+  limitConcurrentHashing(config.threading.max_threads - 1);
   const { startServer } = await import('./server.ts');
   let server;
   try {
