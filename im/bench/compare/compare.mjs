@@ -48,6 +48,7 @@ export function createCompare(opt, log) {
       c.on('exit', (code, sig) => {
         clearTimeout(killer); child = null;
         if (code === 0) resolve(records);
+        else if (aborting) reject(new CompareError('--compare: interrupted; servers stopped'));
         else reject(new CompareError(`--compare: ${server} ${mode} run failed (${sig ?? 'exit code ' + code}); its error is printed above`));
       });
     });

@@ -1,8 +1,9 @@
 // XMPP load generator for `bench --compare`: workload W1 against Prosody / ejabberd (vendored shared/anchors/im/bench.mjs).
 // Vendored from shared/anchors/im/bench.mjs (the harness behind the anchors' REPORT.md); measurement code unchanged.
 // Changes: server profiles moved to servers.mjs (state under $W1_RUN), Node >= 22 global WebSocket (no flag),
-// fail fast with the log tail when the server exits before its first login, stop the server on SIGINT/SIGTERM and
-// at the hard time limit, idle results also printed on stdout, --out - writes no file.
+// fail fast with the log tail when the server exits before its first login, ignore WebSocket errors after a client
+// detached, stop the server on SIGINT/SIGTERM, on an uncaught exception and at the hard time limit, idle results
+// also printed on stdout, --out - writes no file.
 // Run it pinned to core 1:  W1_RUN=/var/tmp/dir taskset -c 1 node xmpp-load.mjs <mode> [--opts]
 // Modes:
 //   register --n 2000                       IBR over raw TCP c2s (127.0.0.1:5222) for user1..userN
@@ -43,7 +44,11 @@ function xclient(username, resource) {
   const params = { service: WS_URL, domain: DOMAIN, resource };
   if (SASL === "PLAIN") params.credentials = (authenticate, mechanisms) => authenticate({ username, password: PASS }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]);
   else { params.username = username; params.password = PASS; }
-  return client(params);
+  const x = client(params);
+  // Node >= 22's WebSocket fires "error" when a socket closes abnormally after @xmpp/connection has already detached
+  // from it (client stopped, then the server goes away): without a listener that would crash the generator.
+  x.on("connect", () => x.socket?.on("error", () => {}));
+  return x;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error(new Date().toISOString().slice(11, 23), ...a);
@@ -348,6 +353,7 @@ const hardStop = setTimeout(() => abort("HARD TIME LIMIT reached", 3), +(opt.max
 hardStop.unref();
 process.on("SIGINT", () => abort("SIGINT", 130));
 process.on("SIGTERM", () => abort("SIGTERM", 143));
+process.on("uncaughtException", (e) => { log("FAILED (uncaught):", e?.stack || e); abort("uncaught exception", 1); });
 try {
   if (mode === "register") await doRegister();
   else if (mode === "w1") {
