@@ -1,5 +1,6 @@
 // Reads files out of a disk image without mounting or loop devices: FAT via mtools, ext4 via debugfs.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,6 +17,25 @@ export interface ImageFile {
   root: Partition;
 }
 
+/**
+ * xz writing straight into a regular file keeps zero runs as holes, so the temp file costs only the used blocks.
+ * One process, our own child, stopped by the cleanups: a signal to verify alone stops it too.
+ */
+async function unxzSparse(image: string, dest: string, cleanups: CleanupStack): Promise<void> {
+  const out = await open(dest, 'w');
+  const xz = spawn('xz', ['-dc', '-T0', '--', image], { stdio: ['ignore', out.fd, 'pipe'] });
+  const stopXz = cleanups.push(`stop xz -dc ${image}`, () => void xz.kill());
+  let stderr = '';
+  xz.stderr!.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((done) => {
+    xz.on('error', (e) => ((stderr += e.message), done(null)));
+    xz.on('close', done);
+  });
+  await out.close();
+  await stopXz();
+  if (code !== 0) throw new VerifyError('image', `cannot decompress ${image}: ${stderr.trim().split('\n').pop()}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
+}
+
 /** Opens an .img or .img.xz (decompressed to a sparse temp file removed by the cleanups) and reads its table. */
 export async function openImage(image: string, cleanups: CleanupStack, log: (m: string) => void): Promise<ImageFile> {
   try {
@@ -30,11 +50,7 @@ export async function openImage(image: string, cleanups: CleanupStack, log: (m: 
     path = join(dir, 'image.img');
     log(`decompressing ${image}`);
     const started = Date.now();
-    // cp --sparse=always keeps zero runs as holes, so the temp file costs only the used blocks
-    const r = await execa('bash', ['-o', 'pipefail', '-c', 'xz -dc -T0 -- "$1" | cp --sparse=always /dev/stdin "$2"', 'unxz', image, path], { reject: false });
-    if (r.failed) {
-      throw new VerifyError('image', `cannot decompress ${image}: ${String(r.stderr).trim().split('\n').pop()}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
-    }
+    await unxzSparse(image, path, cleanups);
     log(`decompressed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   const { stdout } = await hostExec(['sfdisk', '--json', path], { hint: 'is this a disk image with an MBR or GPT partition table?' });
