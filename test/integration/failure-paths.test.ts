@@ -1,4 +1,4 @@
-// A stage that fails and a build interrupted with SIGINT both exit non-zero with one line and leave nothing behind.
+// A stage that fails, a bad services.enable and a build interrupted with SIGINT: non-zero exit, one line, nothing left behind.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -31,6 +31,17 @@ describe('failure paths', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(leftovers({ pid, name: 'failing-stage', outDir: path.join(root, 'out/test-failing') })).toEqual([]);
     const out = path.join(root, 'out/test-failing');
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('services.enable naming a unit the image lacks: exit 1, one line naming the stage and the unit, nothing left behind', async () => {
+    const out = path.join(root, 'out/test-missing-unit');
+    const { code, stderr, pid } = await runBuild('test/fixtures/missing-unit.yaml');
+    expect(code).toBe(1);
+    expect(errorLines(stderr)).toEqual(['pibake: stage services: enable pibake-no-such.service: no such unit in the image']);
+    expect(stderr).toContain('  hint: install the package that ships it in stages.packages, or remove it from services.enable');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(leftovers({ pid, name: 'missing-unit', outDir: out })).toEqual([]);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
