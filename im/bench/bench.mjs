@@ -1,13 +1,14 @@
 // Workload W1 (shared/anchors/im/README.md) over the pibake-im protocol: 200 clients = 100 pairs, offered-load ladder,
 // latency, RSS, CPU and disk per 1000 messages, loss/duplicates; plus idle RSS with 200/2000 clients and start-to-first-login.
 // usage (from im/): npm run bench -- [--loads 500,1000,...] [--duration 30] [--warmup 5] [--clients 200] [--idle 200,2000] [--skip-idle] [--out file]
-//   [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
+//   [--gen-procs N --gen-cpus 1,2] [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, cpSync, rmSync, existsSync, appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { login, ImConnection } from '../src/client.ts';
+import { now, connectClients, createGenerator, shareOf } from './w1-gen.mjs';
 import { openDatabase } from '../src/db.ts';
 import { Store } from '../src/store.ts';
 import { hashPassword } from '../src/password.ts';
@@ -22,6 +23,8 @@ const WARMUP = Math.min(+(opt.warmup ?? 5), 30);
 const CLIENTS = Math.min(+(opt.clients ?? 200), 3000);
 const IDLE = (opt.idle ?? '200,2000').split(',').map(Number);
 const BODY = +(opt.bodybytes ?? 100);
+const GEN_PROCS = Math.max(1, Math.min(+(opt['gen-procs'] ?? 1), 16)); // load-generator processes (see runW1)
+const GEN_CPUS = String(opt['gen-cpus'] ?? '1').split(',').filter(Boolean); // generator process p runs on core GEN_CPUS[p mod n]
 const ACCOUNTS = 2000;
 const PORT = +(opt.port ?? 18123);
 const BASE = `http://127.0.0.1:${PORT}`, WS = `ws://127.0.0.1:${PORT}/ws`;
@@ -37,6 +40,7 @@ async function shutdown(why, code) {
   log(`${why}: stopping the servers`);
   setTimeout(() => process.exit(code), 150000).unref();
   await compare?.abort();
+  stopWorkers();
   await stopServer();
   process.exit(code);
 }
@@ -113,105 +117,96 @@ async function stopServer() {
   await new Promise((r) => { s.once('exit', r); s.kill('SIGTERM'); setTimeout(() => { try { s.kill('SIGKILL'); } catch {} }, 20000); });
 }
 
-async function connectClients(n, onMsg, concurrency = 20, first = 0) {
-  const clients = new Array(n);
-  let next = 0, failed = 0;
-  async function worker() {
-    while (next < n) {
-      const i = next++;
-      try {
-        const { token } = await login(BASE, `user${first + i + 1}`, 'pass');
-        clients[i] = await ImConnection.connect(WS, token, { setup: (c) => onMsg && c.on('msg', (m) => onMsg(i, m)) });
-      } catch (e) { failed++; log(`client ${i + 1}: ${e.message}`); }
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { clients, failed };
+// ---- load generators: in this process (--gen-procs 1, the default) or N worker processes (w1-worker.mjs) ----
+// Each generator owns whole pairs (pair j -> generator j mod N), sends their share of L and receives for them;
+// all stamps are wall-clock based (w1-gen.mjs `now`), so latencies mean the same with 1 or N processes.
+function localGen(args) {
+  const g = createGenerator(args);
+  let clients = [];
+  return {
+    async connect() {
+      const r = await connectClients(BASE, WS, args.ids, g.onMsg, { log });
+      clients = r.clients;
+      for (const c of clients) c?.on('error', () => { g.st.errors++; });
+      return { failed: r.failed };
+    },
+    async run(tStart) {
+      const c0 = process.cpuUsage();
+      await g.send(clients, tStart);
+      await g.drain();
+      const c = process.cpuUsage(c0);
+      return { st: g.st, lat: g.st.lat, cpuS: (c.user + c.system) / 1e6 };
+    },
+    close() { for (const c of clients) c?.close(); },
+  };
 }
+const workers = new Set();
+function workerGen(args, cpus) {
+  const child = spawn('taskset', ['-c', cpus, process.execPath, join(IM, 'bench', 'w1-worker.mjs')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  workers.add(child);
+  child.once('exit', () => workers.delete(child));
+  const next = (ev) => new Promise((res, rej) => {
+    const onMsg = (m) => { if (m.ev === ev) { done(); res(m); } };
+    const onExit = (code, sig) => { done(); rej(new Error(`generator process exited (${sig ?? code}) while waiting for ${ev}`)); };
+    const done = () => { child.off('message', onMsg); child.off('exit', onExit); };
+    child.on('message', onMsg); child.on('exit', onExit);
+  });
+  return {
+    connect() { child.send({ cmd: 'connect', base: BASE, ws: WS, args }); return next('connected'); },
+    run(tStart) { child.send({ cmd: 'start', tStart }); return next('done'); },
+    close() { if (child.connected) child.send({ cmd: 'close' }); setTimeout(() => child.kill(), 10000).unref(); },
+  };
+}
+function stopWorkers() { for (const c of workers) c.kill('SIGKILL'); }
 
 async function runW1(L, pairs) {
   const { pid, startup_ms, data } = await startServer();
   await sleep(3000);
   const idle_rss = status(pid).rss;
   const N = CLIENTS;
-  const perClient = Math.ceil((L * (WARMUP + DURATION)) / N) + 2;
-  const seen = new Uint8Array(N * perClient);
-  const lat = [];
-  let recvUnique = 0, dups = 0, recvInWindow = 0, errors = 0;
-  let tMeasStart = Infinity, tMeasEnd = Infinity;
-  const onMsg = (_i, m) => {
-    const now = performance.now();
-    const p = m.body.split('|');
-    const k = +p[1] * perClient + +p[2];
-    const ts = +p[3];
-    if (seen[k]) { dups++; return; }
-    seen[k] = 1; recvUnique++;
-    if (now >= tMeasStart && now < tMeasEnd) recvInWindow++;
-    if (ts >= tMeasStart && ts < tMeasEnd) lat.push(now - ts);
-  };
-  const { clients, failed } = await connectClients(N, onMsg);
-  for (const c of clients) c?.on('error', () => { errors++; });
-  await sleep(3000);
-  const rss_200_idle = status(pid).rss;
-  const samples = [];
-  const sampler = setInterval(() => { try { samples.push([performance.now(), status(pid).rss]); } catch {} }, 250);
-  try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch {}
-  const cpu0 = cpu(pid), io0 = io(pid), disk0 = dirBytes(data), lg0 = process.cpuUsage();
-  const seqs = new Int32Array(N);
-  let sent = 0, sentInWindow = 0, rr = 0;
-  const tStart = performance.now();
-  tMeasStart = tStart + WARMUP * 1000; tMeasEnd = tMeasStart + DURATION * 1000;
-  const total = Math.ceil(L * (WARMUP + DURATION));
-  log(`L=${L}/s: warmup ${WARMUP}s + ${DURATION}s, ${N} clients (${failed} failed)`);
-  await new Promise((res) => {
-    const tick = () => {
-      const now = performance.now();
-      if (now >= tMeasEnd) return res();
-      const due = Math.min(total, Math.floor(((now - tStart) / 1000) * L));
-      let guard = 0;
-      while (sent < due && guard++ < 5000) {
-        const i = rr; rr = (rr + 1) % N;
-        const c = clients[i];
-        if (!c || !clients[i ^ 1] || seqs[i] >= perClient - 1) continue;
-        const seq = seqs[i]++;
-        const ts = performance.now();
-        let body = `w1|${i}|${seq}|${ts.toFixed(3)}|`;
-        body += 'x'.repeat(Math.max(0, BODY - body.length));
-        c.post({ type: 'send', conv: pairs[i >> 1], client_id: `${i}-${seq}`, body });
-        sent++;
-        if (ts >= tMeasStart) sentInWindow++;
-      }
-      setTimeout(tick, 2);
+  const base = { N, L, warmup: WARMUP, duration: DURATION, body: BODY, pairs };
+  const gens = GEN_PROCS === 1 ? [localGen({ ...base, ids: shareOf(N, 0, 1) })]
+    : Array.from({ length: GEN_PROCS }, (_, p) => workerGen({ ...base, ids: shareOf(N, p, GEN_PROCS) }, GEN_CPUS[p % GEN_CPUS.length]));
+  let failed = 0;
+  try {
+    for (const r of await Promise.all(gens.map((g) => g.connect()))) failed += r.failed;
+    await sleep(3000);
+    const rss_200_idle = status(pid).rss;
+    const samples = [];
+    const sampler = setInterval(() => { try { samples.push([now(), status(pid).rss]); } catch {} }, 250);
+    try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch {}
+    const cpu0 = cpu(pid), io0 = io(pid), disk0 = dirBytes(data), lg0 = process.cpuUsage();
+    const tStart = now() + (GEN_PROCS > 1 ? 100 : 0); // workers start together on the shared clock
+    const tMeasStart = tStart + WARMUP * 1000, tMeasEnd = tMeasStart + DURATION * 1000;
+    log(`L=${L}/s: warmup ${WARMUP}s + ${DURATION}s, ${N} clients (${failed} failed)${GEN_PROCS > 1 ? `, ${GEN_PROCS} generator processes` : ''}`);
+    const res = await Promise.all(gens.map((g) => g.run(tStart)));
+    clearInterval(sampler);
+    const sum = (k) => res.reduce((t, r) => t + r.st[k], 0);
+    const sent = sum('sent'), sentInWindow = sum('sentInWindow'), recvUnique = sum('recvUnique'), recvInWindow = sum('recvInWindow');
+    const tEnd = Math.max(...res.map((r) => r.st.tEnd));
+    const cpuS = cpu(pid) - cpu0, wb = io(pid) - io0, growth = dirBytes(data) - disk0, st = status(pid);
+    const own = process.cpuUsage(lg0), ownS = (own.user + own.system) / 1e6;
+    const genS = GEN_PROCS === 1 ? [ownS] : res.map((r) => r.cpuS);
+    const elapsed = (tEnd - tStart) / 1000;
+    const latS = Float64Array.from(res.flatMap((r) => Array.from(r.lat))).sort();
+    const steady = samples.filter(([t]) => t >= tMeasStart + (DURATION * 500) && t <= tMeasEnd).map(([, r]) => r);
+    return {
+      server: 'pibake-im', L, clients: N, clients_failed: failed, warmup_s: WARMUP, duration_s: DURATION, body_bytes: BODY,
+      startup_to_login_ms: startup_ms, idle_rss_mb: MB(idle_rss), rss_200_idle_mb: MB(rss_200_idle),
+      sent_total: sent, offered_rate: +(sentInWindow / DURATION).toFixed(1), delivered_rate: +(recvInWindow / DURATION).toFixed(1),
+      backlog_at_send_end: sum('backlog'), undelivered_after_drain: sent - recvUnique, duplicates: sum('dups'), error_frames: sum('errors'),
+      lat_p50_ms: +pct(latS, 50)?.toFixed(2), lat_p95_ms: +pct(latS, 95)?.toFixed(2), lat_p99_ms: +pct(latS, 99)?.toFixed(2), lat_max_ms: latS.length ? +latS[latS.length - 1].toFixed(2) : null,
+      rss_steady_mb: MB(median(steady)), rss_peak_sampled_mb: MB(Math.max(0, ...samples.map(([, x]) => x))), rss_hwm_since_load_mb: MB(st.hwm),
+      server_cpu_pct: +((100 * cpuS) / elapsed).toFixed(1), server_cpu_ms_per_1k_msgs: +((cpuS * 1e6) / sent).toFixed(1),
+      write_bytes_per_1k_msgs: Math.round((wb / sent) * 1000), data_dir_growth_per_1k_msgs: Math.round((growth / sent) * 1000),
+      // generator CPU in % of one core: all generator processes together, and the busiest one (saturated near 100)
+      loadgen_cpu_pct: +((100 * genS.reduce((a, b) => a + b, 0)) / elapsed).toFixed(1), loadgen_procs: GEN_PROCS,
+      loadgen_cpu_pct_max_proc: +((100 * Math.max(...genS)) / elapsed).toFixed(1), ts: new Date().toISOString(),
     };
-    tick();
-  });
-  const tSendEnd = performance.now();
-  const backlog = sent - recvUnique;
-  let last = recvUnique, lastT = performance.now();
-  while (recvUnique < sent && performance.now() - tSendEnd < 30000) {
-    await sleep(100);
-    if (recvUnique !== last) { last = recvUnique; lastT = performance.now(); } else if (performance.now() - lastT > 10000) break;
+  } finally {
+    for (const g of gens) g.close();
+    await stopServer();
   }
-  const tEnd = performance.now();
-  clearInterval(sampler);
-  const cpuS = cpu(pid) - cpu0, wb = io(pid) - io0, growth = dirBytes(data) - disk0, lg = process.cpuUsage(lg0), st = status(pid);
-  const elapsed = (tEnd - tStart) / 1000;
-  const latS = Float64Array.from(lat).sort();
-  const steady = samples.filter(([t]) => t >= tMeasStart + (DURATION * 500) && t <= tMeasEnd).map(([, r]) => r);
-  const r = {
-    server: 'pibake-im', L, clients: N, clients_failed: failed, warmup_s: WARMUP, duration_s: DURATION, body_bytes: BODY,
-    startup_to_login_ms: startup_ms, idle_rss_mb: MB(idle_rss), rss_200_idle_mb: MB(rss_200_idle),
-    sent_total: sent, offered_rate: +(sentInWindow / DURATION).toFixed(1), delivered_rate: +(recvInWindow / DURATION).toFixed(1),
-    backlog_at_send_end: backlog, undelivered_after_drain: sent - recvUnique, duplicates: dups, error_frames: errors,
-    lat_p50_ms: +pct(latS, 50)?.toFixed(2), lat_p95_ms: +pct(latS, 95)?.toFixed(2), lat_p99_ms: +pct(latS, 99)?.toFixed(2), lat_max_ms: latS.length ? +latS[latS.length - 1].toFixed(2) : null,
-    rss_steady_mb: MB(median(steady)), rss_peak_sampled_mb: MB(Math.max(0, ...samples.map(([, x]) => x))), rss_hwm_since_load_mb: MB(st.hwm),
-    server_cpu_pct: +((100 * cpuS) / elapsed).toFixed(1), server_cpu_ms_per_1k_msgs: +((cpuS * 1e6) / sent).toFixed(1),
-    write_bytes_per_1k_msgs: Math.round((wb / sent) * 1000), data_dir_growth_per_1k_msgs: Math.round((growth / sent) * 1000),
-    loadgen_cpu_pct: +((100 * (lg.user + lg.system)) / 1e6 / elapsed).toFixed(1), ts: new Date().toISOString(),
-  };
-  for (const c of clients) c?.close();
-  await stopServer();
-  return r;
 }
 
 async function runIdle(counts) {
@@ -222,7 +217,7 @@ async function runIdle(counts) {
   let have = 0;
   for (const n of counts.sort((a, b) => a - b)) {
     const t0 = performance.now();
-    const { clients: more } = await connectClients(n - have, null, 20, have); // users have+1..n
+    const { clients: more } = await connectClients(BASE, WS, Array.from({ length: n - have }, (_, i) => i), null, { first: have, log }); // users have+1..n
     all = all.concat(more);
     have = n;
     const loginRate = (more.length / ((performance.now() - t0) / 1000)).toFixed(1);
@@ -264,6 +259,7 @@ try {
   console.error(e.message);
   process.exitCode = 1;
 } finally {
+  stopWorkers();
   await stopServer();
   await compare?.cleanup();
 }

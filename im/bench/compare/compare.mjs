@@ -13,7 +13,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * opt: parsed bench.mjs flags. Relevant: --compare-work DIR (default /var/tmp/pibake-im-compare: templates are kept there
  * between runs), --xmpp-loads 50,100,200,300, --common L (default: highest load all three sustained), --duration, --warmup,
- * --idle 200,2000, --gencpus 1.
+ * --idle 200,2000.
  */
 export function createCompare(opt, log) {
   const work = path.resolve(opt['compare-work'] ?? '/var/tmp/pibake-im-compare');
@@ -25,7 +25,7 @@ export function createCompare(opt, log) {
   /** One call of xmpp-load.mjs (W1 ladder or idle series) under `taskset -c 1`; resolves to the JSON records it printed. */
   function harness(server, mode, args) {
     if (aborting) return Promise.reject(new CompareError('--compare: interrupted'));
-    const argv = ['-c', opt.gencpus ?? '1', process.execPath, path.join(HERE, 'xmpp-load.mjs'), mode, '--server', server, '--pin', '0',
+    const argv = ['-c', '1', process.execPath, path.join(HERE, 'xmpp-load.mjs'), mode, '--server', server, '--pin', '0',
       '--duration', String(opt.duration ?? 30), '--warmup', String(opt.warmup ?? 5), '--bodybytes', String(opt.bodybytes ?? 100),
       '--clients', mode === 'w1' ? String(opt.clients ?? 200) : (opt.idle ?? '200,2000'),
       '--maxminutes', String(maxMinutes), '--out', path.join(work, 'results', `${server}-${mode}.jsonl`), ...args];
