@@ -212,7 +212,7 @@ async function runW1(L, pairs) {
 async function runIdle(counts) {
   const { pid, startup_ms } = await startServer();
   await sleep(3000);
-  const res = { mode: 'idle', startup_to_login_ms: startup_ms, idle_rss_mb: MB(status(pid).rss) };
+  const res = { server: 'pibake-im', mode: 'idle', startup_to_login_ms: startup_ms, idle_rss_mb: MB(status(pid).rss) };
   let all = [];
   let have = 0;
   for (const n of counts.sort((a, b) => a - b)) {

@@ -99,7 +99,10 @@ export function report(res, L, print = console.log) {
     ['load generator CPU % of its core (max)', (s) => num(s.loadgen_cpu_pct_max), null],
   ];
   const header = ['', ...names, ...others.map((o) => `${base} vs ${o}`)];
-  const table = rows.map(([label, val, n]) => [label, ...names.map((x) => val(S[x])), ...others.map((o) => (n ? ratio(n(S[base]), n(S[o])) : ''))]);
+  // a ratio involving a run that failed the stop rule is marked ✗ too
+  const failed = (label, s) => (label.startsWith('knee') ? s.knee && !s.knee.sustained : label.startsWith('L=') ? s.common && !s.common.passes : false);
+  const cell = (label, n, o) => { const r = ratio(n(S[base]), n(S[o])); return r !== '–' && (failed(label, S[base]) || failed(label, S[o])) ? r + ' ✗' : r; };
+  const table = rows.map(([label, val, n]) => [label, ...names.map((x) => val(S[x])), ...others.map((o) => (n ? cell(label, n, o) : ''))]);
   const ratios = Object.fromEntries(others.map((o, j) => [o, Object.fromEntries(rows.filter((r) => r[2]).map((r) => [r[0], table[rows.indexOf(r)][1 + names.length + j]]))]));
   const w = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
