@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { login, ImConnection } from '../src/client.ts';
 import { now, connectClients, createGenerator, shareOf } from './w1-gen.mjs';
+import { serverDiag } from './server-diag.mjs';
 import { openDatabase } from '../src/db.ts';
 import { Store } from '../src/store.ts';
 import { hashPassword } from '../src/password.ts';
@@ -175,12 +176,14 @@ async function runW1(L, pairs) {
     const samples = [];
     const sampler = setInterval(() => { try { samples.push([now(), status(pid).rss]); } catch {} }, 250);
     try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch {}
+    const diag = await serverDiag(BASE, 'user1', 'pass');
     const cpu0 = cpu(pid), io0 = io(pid), disk0 = dirBytes(data), lg0 = process.cpuUsage();
     const tStart = now() + (GEN_PROCS > 1 ? 100 : 0); // workers start together on the shared clock
     const tMeasStart = tStart + WARMUP * 1000, tMeasEnd = tMeasStart + DURATION * 1000;
     log(`L=${L}/s: warmup ${WARMUP}s + ${DURATION}s, ${N} clients (${failed} failed)${GEN_PROCS > 1 ? `, ${GEN_PROCS} generator processes` : ''}`);
     const res = await Promise.all(gens.map((g) => g.run(tStart)));
     clearInterval(sampler);
+    const server_diag = await diag.end();
     const sum = (k) => res.reduce((t, r) => t + r.st[k], 0);
     const sent = sum('sent'), sentInWindow = sum('sentInWindow'), recvUnique = sum('recvUnique'), recvInWindow = sum('recvInWindow');
     const tEnd = Math.max(...res.map((r) => r.st.tEnd));
@@ -201,7 +204,7 @@ async function runW1(L, pairs) {
       write_bytes_per_1k_msgs: Math.round((wb / sent) * 1000), data_dir_growth_per_1k_msgs: Math.round((growth / sent) * 1000),
       // generator CPU in % of one core: all generator processes together, and the busiest one (saturated near 100)
       loadgen_cpu_pct: +((100 * genS.reduce((a, b) => a + b, 0)) / elapsed).toFixed(1), loadgen_procs: GEN_PROCS,
-      loadgen_cpu_pct_max_proc: +((100 * Math.max(...genS)) / elapsed).toFixed(1), ts: new Date().toISOString(),
+      loadgen_cpu_pct_max_proc: +((100 * Math.max(...genS)) / elapsed).toFixed(1), ...server_diag, ts: new Date().toISOString(),
     };
   } finally {
     for (const g of gens) g.close();
@@ -235,7 +238,7 @@ function emit(r) {
   mkdirSync(join(IM, 'bench', 'results'), { recursive: true });
   appendFileSync(OUT, JSON.stringify(r) + '\n');
   if (r.mode === 'compare') return; // its table is printed by compare/report.mjs
-  const keys = r.mode === 'idle' ? Object.keys(r) : ['server', 'L', 'offered_rate', 'delivered_rate', 'lat_p50_ms', 'lat_p95_ms', 'lat_p99_ms', 'rss_steady_mb', 'rss_peak_sampled_mb', 'server_cpu_ms_per_1k_msgs', 'write_bytes_per_1k_msgs', 'undelivered_after_drain', 'duplicates', 'startup_to_login_ms', 'rss_200_idle_mb', 'loadgen_cpu_pct'];
+  const keys = r.mode === 'idle' ? Object.keys(r) : ['server', 'L', 'offered_rate', 'delivered_rate', 'lat_p50_ms', 'lat_p95_ms', 'lat_p99_ms', 'rss_steady_mb', 'rss_peak_sampled_mb', 'server_cpu_ms_per_1k_msgs', 'write_bytes_per_1k_msgs', 'undelivered_after_drain', 'duplicates', 'startup_to_login_ms', 'rss_200_idle_mb', 'loadgen_cpu_pct', 'server_loop_lag_max_ms', 'server_gc_s', 'commits_over_100ms', 'commit_sql_max_le_s'];
   console.log(keys.map((k) => `${k}=${r[k]}`).join(' '));
 }
 

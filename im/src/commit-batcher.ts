@@ -5,7 +5,8 @@ import type Database from 'better-sqlite3';
 
 interface Pending<T> { op: () => T; savepoint: boolean; resolve: (v: T) => void; reject: (e: unknown) => void }
 
-export interface BatchStats { size: number; seconds: number }
+/** seconds: queued-batch start to durable; sqlSeconds: how long the transaction held the event loop. */
+export interface BatchStats { size: number; seconds: number; sqlSeconds: number }
 
 export interface BatcherOptions {
   /** Minimum milliseconds between the starts of two commits: under load every commit carries what arrived meanwhile. */
@@ -68,9 +69,10 @@ export class CommitBatcher {
     const batch = this.queue.splice(0, this.o.maxBatch);
     const results = this.commit(batch);
     if (!results) return this.idle();
+    const sqlSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.o.sync().then(() => {
       this.o.onDurable();
-      this.o.onBatch({ size: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      this.o.onBatch({ size: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, sqlSeconds });
       batch.forEach((p, i) => (results[i].ok ? p.resolve(results[i].value) : p.reject(results[i].value)));
       this.idle();
     }, (err) => {

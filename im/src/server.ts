@@ -35,7 +35,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     windowMs: config.storage.commit_window_ms,
     maxBatch: config.storage.max_batch,
     sync: () => wal.sync(),
-    onBatch: ({ size, seconds }) => { metrics.batchSize.observe(size); metrics.commit.observe(seconds); },
+    onBatch: ({ size, seconds, sqlSeconds }) => { metrics.batchSize.observe(size); metrics.commit.observe(seconds); metrics.commitSql.observe(sqlSeconds); },
     onDurable: () => store.messages.markDurable(),
     onRollback: () => store.messages.rollback(),
     onSyncFailure: (err: any) => {
