@@ -3,7 +3,7 @@
 // and every operation's promise settles only after that sync has returned.
 import type Database from 'better-sqlite3';
 
-interface Pending<T> { op: () => T; savepoint: boolean; resolve: (v: T) => void; reject: (e: unknown) => void }
+interface Pending<T> { op: () => T; savepoint: boolean; early: boolean; resolve: (v: T) => void; reject: (e: unknown) => void }
 
 /** seconds: queued-batch start to durable; sqlSeconds: how long the transaction held the event loop. */
 export interface BatchStats { size: number; seconds: number; sqlSeconds: number }
@@ -45,9 +45,21 @@ export class CommitBatcher {
    * own writes; without, an op must throw before it writes (cheaper: no SAVEPOINT/RELEASE per op).
    */
   run<T>(op: () => T, savepoint = true): Promise<T> {
+    return this.enqueue(op, savepoint, false);
+  }
+
+  /**
+   * Like run, but settles as soon as the batch has committed (visible to every later read), before its fsync:
+   * only for writes whose loss in a power cut is harmless (a login token: the client logs in again).
+   */
+  runVisible<T>(op: () => T): Promise<T> {
+    return this.enqueue(op, true, true);
+  }
+
+  private enqueue<T>(op: () => T, savepoint: boolean, early: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new Error('shutting down'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, savepoint, resolve, reject });
+      this.queue.push({ op, savepoint, early, resolve, reject });
       this.schedule();
     });
   }
@@ -70,13 +82,15 @@ export class CommitBatcher {
     const results = this.commit(batch);
     if (!results) return this.idle();
     const sqlSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const settle = (p: Pending<any>, i: number) => (results[i].ok ? p.resolve(results[i].value) : p.reject(results[i].value));
+    batch.forEach((p, i) => p.early && settle(p, i));
     this.o.sync().then(() => {
       this.o.onDurable();
       this.o.onBatch({ size: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, sqlSeconds });
-      batch.forEach((p, i) => (results[i].ok ? p.resolve(results[i].value) : p.reject(results[i].value)));
+      batch.forEach((p, i) => !p.early && settle(p, i));
       this.idle();
     }, (err) => {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) if (!p.early) p.reject(err);
       this.o.onSyncFailure(err);
     });
   }

@@ -79,7 +79,8 @@ function ipOf(req: IncomingMessage): string { return req.socket.remoteAddress ??
 
 async function issueToken(ctx: Ctx, user: UserRow): Promise<{ token: string; expires_at: number }> {
   const token = newToken();
-  const expires_at = await ctx.batcher.run(() => ctx.store.addToken(token, user.id, ctx.config.auth.token_ttl_days * 86400_000));
+  // visible at once, durable with the next sync: a token lost in a power cut only means logging in again
+  const expires_at = await ctx.batcher.runVisible(() => ctx.store.addToken(token, user.id, ctx.config.auth.token_ttl_days * 86400_000));
   return { token, expires_at };
 }
 
