@@ -1,7 +1,7 @@
 // Workload W1 (shared/anchors/im/README.md) over the pibake-im protocol: 200 clients = 100 pairs, offered-load ladder,
 // latency, RSS, CPU and disk per 1000 messages, loss/duplicates; plus idle RSS with 200/2000 clients and start-to-first-login.
 // usage (from im/): npm run bench -- [--loads 500,1000,...] [--duration 30] [--warmup 5] [--clients 200] [--idle 200,2000] [--skip-idle] [--out file]
-//   [--gen-procs N --gen-cpus 1,2] [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
+//   [--gen-procs N --gen-cpus 1,2] [--no-compile-cache] [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, cpSync, rmSync, existsSync, appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +83,7 @@ async function makeTemplate() {
 }
 
 let server = null;
+let compileCacheWarm = false;
 async function startServer() {
   const data = join(WORK, 'data');
   rmSync(data, { recursive: true, force: true });
@@ -94,7 +95,10 @@ async function startServer() {
     'limits: { max_connections: 5000, messages_per_second: 2000, message_burst: 4000, max_buffered_bytes: 16777216 }', '',
   ].join('\n'));
   const t0 = performance.now();
-  const child = spawn('taskset', ['-c', opt.servercpus ?? '0', join(BUNDLE, 'bin/pibake-im'), '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // the V8 code cache lives outside the data dir, as under systemd (CacheDirectory=): warm after the first start
+  const env = opt['no-compile-cache'] ? { ...process.env, CACHE_DIRECTORY: '' } : { ...process.env, CACHE_DIRECTORY: join(WORK, 'compile-cache') };
+  compileCacheWarm = !opt['no-compile-cache'] && existsSync(join(WORK, 'compile-cache', 'v8'));
+  const child = spawn('taskset', ['-c', opt.servercpus ?? '0', join(BUNDLE, 'bin/pibake-im'), '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'], env });
   server = child;
   // start-to-first-login: HTTP login + WebSocket auth, polled every ~50 ms
   let ms = null;
@@ -195,7 +199,7 @@ async function runW1(L, pairs) {
     const steady = samples.filter(([t]) => t >= tMeasStart + (DURATION * 500) && t <= tMeasEnd).map(([, r]) => r);
     return {
       server: 'pibake-im', L, clients: N, clients_failed: failed, warmup_s: WARMUP, duration_s: DURATION, body_bytes: BODY,
-      startup_to_login_ms: startup_ms, idle_rss_mb: MB(idle_rss), rss_200_idle_mb: MB(rss_200_idle),
+      startup_to_login_ms: startup_ms, compile_cache_warm: compileCacheWarm, idle_rss_mb: MB(idle_rss), rss_200_idle_mb: MB(rss_200_idle),
       sent_total: sent, offered_rate: +(sentInWindow / DURATION).toFixed(1), delivered_rate: +(recvInWindow / DURATION).toFixed(1),
       backlog_at_send_end: sum('backlog'), undelivered_after_drain: sent - recvUnique, duplicates: sum('dups'), error_frames: sum('errors'),
       lat_p50_ms: +pct(latS, 50)?.toFixed(2), lat_p95_ms: +pct(latS, 95)?.toFixed(2), lat_p99_ms: +pct(latS, 99)?.toFixed(2), lat_max_ms: latS.length ? +latS[latS.length - 1].toFixed(2) : null,
@@ -215,7 +219,7 @@ async function runW1(L, pairs) {
 async function runIdle(counts) {
   const { pid, startup_ms } = await startServer();
   await sleep(3000);
-  const res = { server: 'pibake-im', mode: 'idle', startup_to_login_ms: startup_ms, idle_rss_mb: MB(status(pid).rss) };
+  const res = { server: 'pibake-im', mode: 'idle', startup_to_login_ms: startup_ms, compile_cache_warm: compileCacheWarm, idle_rss_mb: MB(status(pid).rss) };
   let all = [];
   let have = 0;
   for (const n of counts.sort((a, b) => a - b)) {

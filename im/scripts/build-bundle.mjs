@@ -90,7 +90,10 @@ const SERVER_NODE_FLAGS = '--max-semi-space-size=1 ';
 
 const WRAPPER = (what, script, nodeFlags = '') => `#!/bin/sh
 # ${what} with the Node runtime bundled next to this script.
-here=$(dirname "$(readlink -f "$0")")
+# (no subprocess unless started through a symlink: each fork+exec costs milliseconds of a Pi's start)
+if [ -L "$0" ]; then here=$(dirname "$(readlink -f "$0")"); else case $0 in */*) here=\${0%/*} ;; *) here=. ;; esac; fi
+# V8 code cache of the bundle: systemd's CacheDirectory= when set, so every start after the first skips compiling
+if [ -z "\${NODE_COMPILE_CACHE:-}" ] && [ -n "\${CACHE_DIRECTORY:-}" ]; then export NODE_COMPILE_CACHE="\${CACHE_DIRECTORY%%:*}/v8"; fi
 # glibc: at most 2 malloc arenas and a fixed mmap threshold, so the 16 MiB scrypt buffers of the
 # threadpool go back to the OS after each login instead of staying resident in per-thread arenas
 export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_:-131072}"

@@ -1,6 +1,7 @@
 // Server entry point: reads the config, sizes the libuv threadpool BEFORE anything uses it, then starts the server.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { flushCompileCache, getCompileCacheDir } from 'node:module';
 import { loadConfig, configPathFromArgs, ConfigError } from './config.ts';
 import { limitConcurrentHashing } from './password.ts';
 
@@ -32,6 +33,9 @@ async function main(): Promise<void> {
     process.stderr.write(`pibake-im: cannot start: ${err?.code ? err.code + ' ' : ''}${err?.message ?? err}\n`);
     process.exit(1);
   }
+  // with NODE_COMPILE_CACHE (the wrapper sets it from systemd's CacheDirectory=), write the V8 code cache once the
+  // startup and first-login paths have been compiled, instead of only at a clean exit
+  if (getCompileCacheDir()) setTimeout(() => flushCompileCache(), 15000).unref();
   const stop = (signal: string) => {
     server.ctx.log.info('shutting down', { signal });
     server.close().then(() => process.exit(0), () => process.exit(1));
