@@ -32,6 +32,8 @@ want sfdisk fdisk
 want xz xz-utils
 [ "$mode" = --tests ] && want chromium chromium
 [ "$mode" = --tests ] && want logrotate logrotate
+# The verify initramfs test reads its cpio archive back with an independent reader.
+[ "$mode" = --tests ] && want busybox busybox
 # The chat server's arm64 bundle test runs node under qemu-user with the cross libc (QEMU_LD_PREFIX).
 [ "$mode" = --tests ] && [ ! -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] && pkgs="$pkgs libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross"
 [ "$mode" = --tests ] && want setpriv util-linux

@@ -26,7 +26,7 @@ export function qemuArgs(o: QemuOptions): string[] {
     '-kernel', o.kernel, '-initrd', o.initrd, '-append', o.cmdline,
     '-chardev', `file,id=con0,path=${o.consoleLog}`, '-serial', 'chardev:con0',
     '-drive', `file=${o.image},format=raw,if=none,id=disk0,cache=unsafe`, '-device', 'virtio-blk-pci,drive=disk0',
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${o.guestPort ?? 8080}`, '-device', 'virtio-net-pci,netdev=net0',
+    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${o.guestPort ?? 8080}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', // no option ROM: no PXE boot, and no ipxe-qemu package needed
     '-device', 'virtio-serial-pci',
     '-chardev', `file,id=res0,path=${o.resultsFile}`, '-device', `virtserialport,chardev=res0,name=${PORT_NAME}`,
     '-device', 'virtio-rng-pci',
