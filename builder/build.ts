@@ -10,6 +10,7 @@ import { resolveBase } from './base/resolve.ts';
 import { ImageSession } from './image/session.ts';
 import { createStageContext } from './context.ts';
 import { writeOutputs, outputNames } from './output/write.ts';
+import { prepareOutputDir } from './output/prepare-dir.ts';
 import { ensureImBundle } from './artifacts/im-bundle.ts';
 import { InterruptedError, PibakeError, StageError } from './errors.ts';
 import { builderVersion, cacheDir, projectRoot } from './paths.ts';
@@ -31,6 +32,9 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
   const { def } = loaded;
   const r = opts.reporter;
   const names = outputNames(path.resolve(opts.outDir ?? def.output.dir), def.output.name ?? def.name);
+  const badOut = (what: string) => new PibakeError('config', 'E_OUT', `output directory: ${what}`, 'choose a writable directory with --out or output.dir');
+  if (names.dir.includes(':')) throw badOut(`${names.dir} contains ":" (Docker bind syntax)`);
+  prepareOutputDir(names.dir, badOut); // before any work: a bad --out fails in a second, not after the base
   return withCleanups('the build', r, async (cleanups, signal) => {
     const checkAbort = () => {
       if (signal.aborted) throw new InterruptedError('SIGINT');
@@ -51,8 +55,6 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     copy.done();
     checkAbort();
 
-    if (names.dir.includes(':')) throw new PibakeError('config', 'E_OUT', `output directory ${names.dir} contains ":"`, 'choose a path without ":" (Docker bind syntax)');
-    mkdirSync(names.dir, { recursive: true });
     const c = await startBuildContainer(
       builderImage,
       [

@@ -1,5 +1,5 @@
 // Writes the build's outputs under temporary names (xz, sha256, bmap, manifest) and renames them at the very end.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildContainer } from '../container/build-container.ts';
 import type { CleanupStack } from '../cleanup.ts';
@@ -41,7 +41,6 @@ export async function writeOutputs(
   reporter: Reporter,
   cleanups: CleanupStack,
 ): Promise<void> {
-  mkdirSync(names.dir, { recursive: true });
   const all = [names.xz, names.sha256, names.bmap, names.manifest, names.imager];
   const temps = all.map(partial);
   const dropTemps = cleanups.push('remove partial outputs', () => temps.forEach((t) => rmSync(t, { force: true })));

@@ -1,5 +1,6 @@
 // pibake verify: boots a built image under qemu and proves every stage's effect is live; the CLI calls verifyImage().
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { prepareOutputDir } from '../output/prepare-dir.ts';
 import { join, resolve } from 'node:path';
 import type { VerifyCheck } from '../stage.ts';
 import { withCleanups } from '../cleanup.ts';
@@ -35,8 +36,7 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
   const log = o.log ?? ((m: string) => console.error(`verify: ${m}`));
   if (o.compareBase && !o.baseImage) throw new VerifyError('input', '--compare-base needs the base image', 'pass --base-image <base.img> (the cached base the image was built from)');
   await checkHostTools();
-  const outDir = resolve(o.outDir);
-  await mkdir(outDir, { recursive: true });
+  const outDir = prepareOutputDir(o.outDir, (what) => new VerifyError('input', `output directory: ${what}`, 'choose a writable directory with --out'));
   // PIBAKE_DEBUG_CLEANUP: name every cleanup as it runs
   const debug = process.env.PIBAKE_DEBUG_CLEANUP ? (m: string) => process.stderr.write(`${m}\n`) : () => {};
   return withCleanups('verify', { warn: log, debug }, async (cleanups, signal) => {

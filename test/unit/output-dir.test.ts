@@ -1,0 +1,29 @@
+// prepareOutputDir: creates nested directories, and fails at once with one line where no directory can exist.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareOutputDir } from '../../builder/output/prepare-dir.ts';
+
+const fail = (what: string) => new Error(what);
+
+describe('prepareOutputDir', () => {
+  it('creates missing parents and leaves no probe file behind', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    const dir = prepareOutputDir(join(root, 'a/b/c'), fail);
+    expect(statSync(dir).isDirectory()).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('rejects a path under a file', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    writeFileSync(join(root, 'f'), 'x');
+    expect(() => prepareOutputDir(join(root, 'f/out'), fail)).toThrow(`${join(root, 'f')} exists and is not a directory`);
+  });
+
+  it('rejects /proc/x at once (recursive mkdir would loop forever there)', () => {
+    const t0 = Date.now();
+    expect(() => prepareOutputDir('/proc/pibake-x/y', fail)).toThrow('cannot create /proc/pibake-x (ENOENT)');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
