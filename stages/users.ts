@@ -37,11 +37,17 @@ export default defineStage({
       await ctx.run(['usermod', '--password', u.password_hash ?? '!', u.name]);
       if (u.ssh_authorized_keys.length)
         await ctx.writeFile(`/home/${u.name}/.ssh/authorized_keys`, u.ssh_authorized_keys.join('\n') + '\n', { mode: 0o600, owner: u.name });
-      if (u.ssh_authorized_keys.length) await ctx.run(['chown', `${u.name}:${u.name}`, `/home/${u.name}/.ssh`]);
+      if (u.ssh_authorized_keys.length) await ctx.run(['sh', '-c', 'chown "$1:$1" "/home/$1/.ssh" && chmod 700 "/home/$1/.ssh"', 'sh', u.name]);
     }
     await ctx.writeFile('/etc/ssh/sshd_config.d/90-pibake.conf', ctx.render('users/sshd.conf.njk', cfg.ssh));
-    // sshd -t needs a host key; the image has none (made at first boot), so check with a throwaway one.
-    await ctx.run(['sh', '-c', 'k=$(mktemp -d) && ssh-keygen -q -t ed25519 -N "" -f "$k/key" && sshd -t -h "$k/key"; rc=$?; rm -rf "$k"; exit $rc']);
+    // sshd -t needs a host key (the image has none: made at first boot) and its privilege separation dir
+    // /run/sshd (a tmpfs at boot): check with a throwaway key, and remove the dir again if it was made here.
+    await ctx.run(['sh', '-c', [
+      'k=$(mktemp -d) || exit 1', 'made=',
+      '[ -d /run/sshd ] || { mkdir -m 0755 /run/sshd && made=1; }',
+      'ssh-keygen -q -t ed25519 -N "" -f "$k/key" && sshd -t -h "$k/key"; rc=$?',
+      '[ -z "$made" ] || rmdir /run/sshd', 'rm -rf "$k"', 'exit $rc',
+    ].join('\n')]);
     if (cfg.ssh.enable) await ctx.units.enable(['ssh.service']);
   },
   plan: (cfg) => [

@@ -6,6 +6,8 @@ import { listInitramfs } from '../support/initramfs.ts';
 import { extractPartition, openInContainer, sh, unpackImage, type Unpacked } from '../support/image-tools.ts';
 import type { BuildContainer } from '../../builder/container/build-container.ts';
 import { loadDefinition } from '../../builder/definition/load.ts';
+import { createStageContext } from '../../builder/context.ts';
+import users from '../../stages/users.ts';
 
 const image = inject('builtImage');
 const def = loadDefinition('images/im-server.yaml').def;
@@ -171,5 +173,23 @@ describe('what the stages wrote', () => {
     expect(backups.length).toBeGreaterThan(0);
     for (const b of backups) expect(b).toMatch(/^pibake-im /);
     expect((await inImage(`chroot /target find /var/lib/pibake-im -user root | wc -l`)).stdout.trim()).toBe('0');
+  });
+});
+
+// Last: it changes the unpacked copy (a login user), which the checks above must not see.
+describe('users stage on the built image', () => {
+  it('creates a key-only sudo user, passes sshd -t in the image, enables ssh, and leaves no /run/sshd behind', async () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICACJBnuTYYfxYPlSFtqifKPuNXAq2rYyKHc7nXx9dun test@pibake';
+    const cfg = users.schema.parse({ accounts: [{ name: 'pi', groups: ['sudo'], ssh_authorized_keys: [key] }], ssh: { enable: true } });
+    const ctx = createStageContext(box.c, () => {}, new Set(), async () => { throw new Error('no artifacts here'); }, { aptUpdated: false });
+    await users.apply(ctx, cfg as never);
+    expect((await inImage('chroot /target id -nG pi')).stdout.trim().split(' ')).toContain('sudo');
+    expect((await inImage('chroot /target passwd -S pi')).stdout).toMatch(/^pi L /); // locked password: keys only
+    expect((await inImage("chroot /target stat -c '%a %U' /home/pi/.ssh/authorized_keys /home/pi/.ssh")).stdout.trim().split('\n'))
+      .toEqual(['600 pi', '700 pi']);
+    expect((await inImage('cat /target/home/pi/.ssh/authorized_keys')).stdout.trim()).toBe(key);
+    expect((await inImage('cat /target/etc/ssh/sshd_config.d/90-pibake.conf')).stdout).toMatch(/^PasswordAuthentication no$/m);
+    expect((await inImage('ls /target/etc/systemd/system/multi-user.target.wants/')).stdout).toMatch(/^ssh\.service$/m);
+    expect((await inImage('test -e /target/run/sshd && echo left || echo gone')).stdout.trim()).toBe('gone');
   });
 });
