@@ -1,7 +1,8 @@
 // Audit log <log_dir>/access.log: lines are buffered briefly and appended by opening the file per flush
 // (O_APPEND), so logrotate can move the file away at any time without copytruncate or a signal.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirs } from './make-dirs.ts';
 
 export class AccessLog {
   private pending: string[] = [];
@@ -12,7 +13,7 @@ export class AccessLog {
   constructor(logDir: string, onError: (msg: string) => void) {
     this.path = join(logDir, 'access.log');
     this.onError = onError;
-    try { mkdirSync(logDir, { recursive: true }); } catch { /* reported on first write */ }
+    try { makeDirs(logDir, 0o750); } catch { /* reported on first write */ }
   }
 
   record(event: string, fields: Record<string, unknown>): void {

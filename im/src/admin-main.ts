@@ -8,6 +8,8 @@ import { hashPassword } from './password.ts';
 import { AccessLog } from './access-log.ts';
 import { backupTo, restoreFrom, checkDatabaseFile, serverRunning } from './backup.ts';
 import { dbPath } from './db.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+import { makeDirs } from './make-dirs.ts';
 
 const USAGE = `usage: pibake-im-admin [--config FILE] COMMAND
   hash-password                      read a password on stdin, print its hash (for bootstrap_admin.password_hash)
@@ -62,9 +64,14 @@ async function run(argv: string[]): Promise<number> {
 
   if (cmd === 'restore') {
     need(args, 2, 'FILE');
-    const pid = serverRunning(config.data_dir);
-    if (pid) throw new UsageError(`the server is running (pid ${pid}) — fix: stop it first (systemctl stop pibake-im), then restore`);
-    restoreFrom(sub, config.data_dir);
+    // the data dir's instance lock, held through the restore: no server runs meanwhile, none starts mid-way
+    makeDirs(config.data_dir);
+    const lock = acquireInstanceLock(config.data_dir);
+    if (!lock) {
+      const pid = serverRunning(config.data_dir);
+      throw new UsageError(`the server is running${pid ? ` (pid ${pid})` : ''} — fix: stop it first (systemctl stop pibake-im), then restore`);
+    }
+    try { restoreFrom(sub, config.data_dir); } finally { lock.release(); }
     record('restore', { file: sub });
     console.log(`restored ${sub} into ${dbPath(config.data_dir)}`);
     return 0;

@@ -1,9 +1,10 @@
 // Online backup (SQLite backup API) with retention, restore of a backup file, and integrity check.
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, rmSync, renameSync, openSync, fsyncSync, closeSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { readdirSync, rmSync, renameSync, openSync, fsyncSync, closeSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { dbPath } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { makeDirs } from './make-dirs.ts';
 
 const BACKUP_RE = /^pibake-im-\d{8}T\d{6}(\d{3})?Z\.db$/;
 
@@ -13,7 +14,7 @@ function fsyncPath(path: string): void {
 }
 
 export async function backupTo(db: Database.Database, dir: string, retention: number): Promise<{ file: string; removed: string[] }> {
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  makeDirs(dir);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
   const file = join(dir, `pibake-im-${stamp}.db`);
   const tmp = file + '.partial';

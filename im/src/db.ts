@@ -1,9 +1,9 @@
 // Opens the SQLite database (WAL) and applies migrations. The server syncs the WAL itself after each group commit
 // (wal-sync.ts, off the event loop); every other user (admin CLI, bench) gets SQLite's own synchronous=FULL.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from './migrations.ts';
+import { makeDirs } from './make-dirs.ts';
 
 export function dbPath(dataDir: string): string {
   return join(dataDir, 'pibake-im.db');
@@ -15,7 +15,7 @@ export function dbPath(dataDir: string): string {
  * the fsyncs of synchronous=FULL, but issued from the threadpool instead of inside the blocking COMMIT.
  */
 export function openDatabase(dataDir: string, opts: { serverSyncsWal?: boolean } = {}): Database.Database {
-  mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+  makeDirs(dataDir);
   const db = new Database(dbPath(dataDir), { timeout: 10000 });
   // small pages: a commit rewrites every page it touches; 1 KiB keeps that small (new databases only)
   db.pragma('page_size = 1024');

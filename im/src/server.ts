@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
 import { openDatabase, dbPath } from './db.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+import { makeDirs } from './make-dirs.ts';
+import { serverRunning } from './backup.ts';
 import { WalSync } from './wal-sync.ts';
 import { Store } from './store.ts';
 import { CommitBatcher } from './commit-batcher.ts';
@@ -27,6 +30,13 @@ const AUTH_GRACE_MS = 15000;
 export async function startServer(config: Config, webDir: string): Promise<RunningServer> {
   const log = createLogger(config.logging.level);
   const access = new AccessLog(config.log_dir, (m) => log.warn(m));
+  makeDirs(config.data_dir);
+  const maybeLock = acquireInstanceLock(config.data_dir);
+  if (!maybeLock) {
+    const pid = serverRunning(config.data_dir);
+    throw new Error(`another pibake-im${pid ? ` (pid ${pid})` : ''} is using data_dir ${config.data_dir}; stop it first (two servers on one database would lose messages)`);
+  }
+  const lock = maybeLock;
   const db = openDatabase(config.data_dir, { serverSyncsWal: true });
   const wal = new WalSync(dbPath(config.data_dir));
   const store = new Store(db);
@@ -136,7 +146,8 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     wal.close();
     db.close();
     access.flush();
-    rmSync(pidFile, { force: true });
+    rmSync(pidFile, { force: true }); // ours: this process holds the data dir's lock
+    lock.release();
     http.closeAllConnections();
     log.info('stopped');
   }

@@ -121,6 +121,10 @@ describe('durability', () => {
     const refused = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/server is running/);
+    // a second server on the same data dir is refused (the data dir's lock), and leaves the first one's pid file
+    const second = await startTestServer({ data_dir: join(srv.dir, 'data') }).then(() => 'started', (e) => String(e.message));
+    expect(second).toMatch(/another pibake-im \(pid \d+\) is using data_dir/);
+    expect(readFileSync(join(srv.dir, 'data', 'pibake-im.pid'), 'utf8').trim()).toBe(String(srv.proc.pid));
     expect(await srv.stop()).toBe(0);
     const r = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(r.code, r.stderr).toBe(0);
