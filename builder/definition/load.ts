@@ -1,5 +1,5 @@
 // Loads an image definition: YAML with positions → zod validation → typed ImageDefinition, all problems at once.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -61,7 +61,14 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
     throw new ConfigError([`${rel}:1:1 YAML: ${String(e.message).split('\n')[0]}`], 'remove the alias/anchor expansion that makes the document explode');
   }
   const r = definitionSchema.safeParse(data ?? {}, { reportInput: true });
-  if (r.success) return r.data;
+  if (r.success) {
+    const base = r.data.base.file && path.resolve(path.dirname(file), r.data.base.file);
+    if (base && !existsSync(base)) {
+      const pos = positionOf(doc, lc, ['base', 'file']);
+      throw new ConfigError([`${rel}:${pos.line}:${pos.col} base.file: ${base} does not exist`], 'give the path of a Raspberry Pi OS .img, .img.xz or .zip, relative to the definition file');
+    }
+    return r.data;
+  }
   for (const issue of r.error.issues as any[]) {
     const p: Path = issue.path;
     const field = fieldName(p);

@@ -6,11 +6,15 @@ const hostname = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a hostname: lowercase letters, digits and inner dashes');
 
+/** A plain http(s) URL: no other schemes (file:// would read the build host), no credentials (they end up in logs). */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+  .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a URL without user:password@ (credentials would be printed in logs and kept in the manifest)');
+
 export const bootstrapSchema = z
   .strictObject({
     suite: z.enum(['trixie']).default('trixie').describe('Debian suite of the bootstrapped base (Pi OS 13 is trixie-based)'),
-    mirror: z
-      .url()
+    mirror: httpUrl
       .optional()
       .describe("Debian archive URL; default: the first Debian URL of the build host's apt sources"),
     hostname: hostname.default('raspberrypi').describe('Hostname of the base (Pi OS default: raspberrypi)'),
@@ -22,10 +26,12 @@ export const baseSchema = z
   .strictObject({
     bootstrap: bootstrapSchema.optional(),
     file: z.string().min(1).optional().describe('A local .img, .img.xz or .zip (relative to the definition file)'),
-    url: z.url().optional().describe('Download URL of a Raspberry Pi OS image (.img, .img.xz or .zip); needs sha256'),
+    url: httpUrl.optional().describe('Download URL of a Raspberry Pi OS image (.img, .img.xz or .zip); needs sha256'),
     sha256: z
       .string()
-      .regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest (64 lowercase hex characters)')
+      .trim()
+      .toLowerCase()
+      .regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest (64 hex characters)')
       .optional()
       .describe('sha256 of the downloaded file; required with url, checked with file when given'),
   })
@@ -40,7 +46,7 @@ export const baseSchema = z
 export const outputSchema = z
   .strictObject({
     dir: z.string().default('out').describe('Output directory (relative to the current directory)'),
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('File name stem; default: the definition name'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores, starting with a letter or digit').optional().describe('File name stem; default: the definition name'),
     xz_level: z.number().int().min(0).max(9).default(6).describe('xz compression level (multi-threaded)'),
     extra_space_mb: z.number().int().min(0).max(65536).default(256).describe('Free space added to the root filesystem for the stages'),
   })

@@ -56,6 +56,14 @@ describe('image definition', () => {
     expect(problemsOf('name: a\nbase:\n  url: https://x/y.img.xz\n')).toEqual(['x.yaml:3:3 base.sha256: url needs sha256 (the digest of the downloaded file)']);
   });
 
+  it('takes only plain http(s) URLs, lowercases the digest, and checks that base.file exists', () => {
+    const digest = 'AB'.repeat(32);
+    expect(problemsOf(`name: a\nbase:\n  url: file:///etc/passwd\n  sha256: ${digest}\n`)).toEqual(['x.yaml:3:8 base.url: an http:// or https:// URL']);
+    expect(problemsOf(`name: a\nbase:\n  url: https://u:p@x/y.img.xz\n  sha256: ${digest}\n`)[0]).toMatch(/^x\.yaml:3:8 base\.url: a URL without user:password@/);
+    expect(parseDefinition(`name: a\nbase:\n  url: https://x/y.img.xz\n  sha256: ${digest}\n`, 'x.yaml').base.sha256).toBe('ab'.repeat(32));
+    expect(problemsOf('name: a\nbase:\n  file: no-such.img\n')).toEqual([`x.yaml:3:9 base.file: ${process.cwd()}/no-such.img does not exist`]);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(problemsOf('name: a\nbase: [\n')[0]).toMatch(/^x\.yaml:\d+:\d+ YAML: /);
   });
