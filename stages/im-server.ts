@@ -1,5 +1,6 @@
 // Stage im-server: installs the pibake-im bundle under /opt, its user, config and hardened systemd unit, enabled.
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { defineStage } from '../builder/stage.ts';
 
 export const IM_USER = 'pibake-im';
@@ -12,7 +13,7 @@ export default defineStage({
   schema: z.strictObject({
     host: z
       .string()
-      .regex(/^([0-9.]+|[0-9a-fA-F:]+|[a-z0-9.-]+)$/, 'an IP address or host name, e.g. 0.0.0.0 or ::')
+      .refine((h) => isIP(h) !== 0, 'an IPv4 or IPv6 address, e.g. 0.0.0.0 (all IPv4), :: (all) or 127.0.0.1')
       .default('0.0.0.0')
       .describe('Listen address'),
     port: z.number().int().min(1024).max(65535).default(8080).describe('HTTP + WebSocket port (unprivileged: the unit has no capabilities)'),

@@ -11,9 +11,13 @@ export type FieldSpec =
 const int = (def: number, min = 1, max = 2 ** 31 - 1, hint?: string): FieldSpec => ({ kind: 'int', default: def, min, max, hint });
 const str = (def: string, hint = 'give a non-empty path or value'): FieldSpec => ({ kind: 'string', default: def, hint });
 
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** A literal IPv4 address (each octet 0-255) or IPv6 address (hex groups and colons, optionally a dotted tail). */
+const IP_ADDRESS = new RegExp(`^((${OCTET}\\.){3}${OCTET}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)$`);
+
 export const SCHEMA: Record<string, FieldSpec> = {
   listen: { kind: 'object', fields: {
-    address: str('0.0.0.0', 'give an IP address to listen on, e.g. 0.0.0.0'),
+    address: { kind: 'string', default: '0.0.0.0', pattern: IP_ADDRESS, hint: 'give an IPv4 or IPv6 address to listen on, e.g. 0.0.0.0, :: or 127.0.0.1' },
     port: int(8080, 1, 65535, 'use a port number between 1 and 65535'),
   } },
   data_dir: str('/var/lib/pibake-im'),

@@ -156,6 +156,11 @@ describe('journald, zram, im-server', () => {
     expect(pios.files.get('/etc/rpi/swap.conf.d/90-pibake.conf')!.content).toMatch(/^Mechanism=zram$/m);
     expect(pios.files.get('/etc/systemd/zram-generator.conf.d/90-pibake.conf')!.content).toMatch(/^zram-size = ram \* 0.5$[\s\S]*^compression-algorithm = zstd$/m);
   });
+  it('im-server takes only a literal IP address to listen on', () => {
+    for (const ok of ['0.0.0.0', '::', '192.168.1.20']) expect(imServer.schema.safeParse({ host: ok }).success).toBe(true);
+    for (const bad of ['999.1.1.1', 'raspberrypi', '']) expect(imServer.schema.safeParse({ host: bad }).success).toBe(false);
+  });
+
   it('im-server writes config with the seed knobs, a hardened unit, and enables it', async () => {
     const ctx = new FakeContext();
     await imServer.apply(ctx, { ...def.stages['im-server']!, admin: { name: 'admin', password_hash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==' } });
