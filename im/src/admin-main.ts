@@ -3,7 +3,7 @@ import { readFileSync, statSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, configPathFromArgs, ConfigError, type Config } from './config.ts';
 import { openDatabase } from './db.ts';
-import { Store, NAME_RE } from './store.ts';
+import { Store, NAME_RE, groupNameProblem } from './store.ts';
 import { hashPassword } from './password.ts';
 import { AccessLog } from './access-log.ts';
 import { backupTo, restoreFrom, checkDatabaseFile, serverRunning } from './backup.ts';
@@ -137,6 +137,8 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       case 'groups create': {
         need(rest, 1, 'NAME');
+        const bad = groupNameProblem(rest[0]);
+        if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[0])}`);
         const ids = rest.slice(1).map((n) => { const u = store.userByName(n); if (!u) throw new UsageError(`no user ${n}`); return u.id; });
         const g = store.createGroup(rest[0], ids);
         record('group_create', { group: rest[0] });
@@ -145,9 +147,15 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'groups add': case 'groups remove': case 'groups rename': case 'groups delete': {
         need(rest, sub === 'delete' ? 1 : 2, sub === 'delete' ? 'GROUP' : sub === 'rename' ? 'GROUP NEWNAME' : 'GROUP USER');
-        const g = /^\d+$/.test(rest[0]) ? store.convById(Number(rest[0])) : store.groupByName(rest[0]);
+        const named = /^\d+$/.test(rest[0]) ? [] : store.groupsByName(rest[0]);
+        if (named.length > 1) throw new UsageError(`${named.length} groups are named ${rest[0]} (ids ${named.map((n) => n.id).join(', ')}) — fix: give the group's id instead (groups list)`);
+        const g = /^\d+$/.test(rest[0]) ? store.convById(Number(rest[0])) : named[0];
         if (!g || g.kind !== 'group') throw new UsageError(`no group ${rest[0]}`);
-        if (sub === 'rename') store.renameGroup(g.id, rest[1]);
+        if (sub === 'rename') {
+          const bad = groupNameProblem(rest[1]);
+          if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[1])}`);
+          store.renameGroup(g.id, rest[1]);
+        }
         else if (sub === 'delete') store.deleteConv(g.id);
         else {
           const u = store.userByName(rest[1]);

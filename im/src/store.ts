@@ -8,6 +8,13 @@ export interface UserRow { id: number; name: string; password_hash: string; is_a
 export interface ConvRow { id: number; kind: 'direct' | 'group'; name: string | null; created_at: number }
 
 export const NAME_RE = /^[a-z0-9_.-]{1,32}$/;
+/** Why a group name is refused (the same rule for the WebSocket API and the admin CLI), or null. */
+export function groupNameProblem(name: string): string | null {
+  if (!name.trim()) return 'a group name must not be empty';
+  if (name.length > 64) return 'a group name is at most 64 characters';
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a group name must not contain control characters';
+  return null;
+}
 
 export class Store {
   readonly db: Database.Database;
@@ -89,7 +96,7 @@ export class Store {
   listInvites(): unknown[] { return this.s.invites.all(); }
 
   convById(id: number): ConvRow | undefined { return this.s.convById.get(id) as ConvRow | undefined; }
-  groupByName(name: string): ConvRow | undefined { return this.s.convByName.get(name) as ConvRow | undefined; }
+  groupsByName(name: string): ConvRow[] { return this.s.convByName.all(name) as ConvRow[]; }
   listGroups(): { id: number; name: string; members: string | null }[] { return this.s.groups.all() as any; }
   /** Returns the direct conversation of two users, creating it when missing. */
   directConv(a: number, b: number): { conv: ConvRow; created: boolean } {

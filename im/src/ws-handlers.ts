@@ -8,7 +8,7 @@ import type { Logger } from './logger.ts';
 import type { AccessLog } from './access-log.ts';
 import { FrameError, validateRequest, type WireMessage, type WireConv } from './protocol.ts';
 import { tokenHash } from './password.ts';
-import { NAME_RE } from './store.ts';
+import { NAME_RE, groupNameProblem } from './store.ts';
 
 const SYNC_PAGE = 500;
 const MAX_CLIENT_ID = 64;
@@ -167,7 +167,8 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       return;
     }
     case 'group_create': {
-      if (f.name.length > 64) throw new FrameError('bad_field', 'group_create: name longer than 64 characters');
+      const bad = groupNameProblem(f.name);
+      if (bad) throw new FrameError('bad_field', `group_create: ${bad}`);
       const ids = [user.id, ...f.members.map((n: string) => userNamed(ctx, n).id)];
       const conv = await batcher.run(() => store.createGroup(f.name, ids));
       const row = store.userConvs(user.id).find((c) => c.id === conv.id);
@@ -183,7 +184,8 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
         if (store.convById(conv)!.kind !== 'group') throw new FrameError('not_a_group', `conversation ${conv} is a direct conversation`);
         const members = store.memberIds(conv);
         if (f.type === 'group_rename') {
-          if (f.name.length > 64) throw new FrameError('bad_field', 'group_rename: name longer than 64 characters');
+          const bad = groupNameProblem(f.name);
+          if (bad) throw new FrameError('bad_field', `group_rename: ${bad}`);
           store.renameGroup(conv, f.name);
         } else if (f.type === 'group_add') store.addMember(conv, target.id);
         else if (!store.removeMember(conv, target.id)) throw new FrameError('not_member', `${target.name} is not in conversation ${conv}`);

@@ -25,6 +25,19 @@ describe('accounts and sessions', () => {
     expect(admin(srv, ['invites', 'list']).stdout).toMatch(/used by kim/);
   });
 
+  it('admin groups: the same name rules as the API, and a name that several groups share must be given as an id', () => {
+    expect(admin(srv, ['groups', 'create', '', 'ivy']).stderr).toMatch(/a group name must not be empty/);
+    expect(admin(srv, ['groups', 'create', 'x'.repeat(65), 'ivy']).stderr).toMatch(/at most 64 characters/);
+    const a = admin(srv, ['groups', 'create', 'team', 'ivy']).stdout.match(/created group (\d+)/)![1];
+    const b = admin(srv, ['groups', 'create', 'team', 'jon']).stdout.match(/created group (\d+)/)![1];
+    const amb = admin(srv, ['groups', 'add', 'team', 'jon']);
+    expect(amb.code).toBe(2);
+    expect(amb.stderr).toContain(`2 groups are named team (ids ${a}, ${b})`);
+    expect(admin(srv, ['groups', 'add', a, 'jon']).code).toBe(0);
+    expect(admin(srv, ['groups', 'rename', a, ' ']).stderr).toMatch(/must not be empty/);
+    expect(admin(srv, ['groups', 'list']).stdout).toMatch(new RegExp(`^${a}\tteam\t.*jon`, 'm'));
+  });
+
   it('tokens expire', async () => {
     const { token } = await login(srv.url, 'ivy', 'pw');
     expect((await fetch(`${srv.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
