@@ -71,7 +71,7 @@ await yargs(hideBin(process.argv))
         .positional('image', { type: 'string', describe: 'image.img or image.img.xz', demandOption: true })
         .option('definition', { type: 'string', describe: 'definition the image was built from (its stages declare the checks)' })
         .option('compare-base', { type: 'boolean', describe: 'also boot the unmodified base and compare boot times' })
-        .option('base-image', { type: 'string', describe: 'the base for --compare-base (default: found through manifest.json and the base cache)' })
+        .option('base-image', { type: 'string', describe: 'the base for --compare-base (default: found through <name>.manifest.json next to the image and the base cache)' })
         .option('timeout', { type: 'number', default: 600, describe: 'seconds before the boot is given up' })
         .option('report', { type: 'string', describe: 'directory for verify-report.json and the console logs (default: next to the image)' }),
     (a) =>

@@ -53,6 +53,6 @@ export async function plan(loaded: LoadedDefinition): Promise<string> {
     for (const l of stage.plan(cfg as never, view)) lines.push(`  • ${l}`);
   }
   const o = loaded.def.output;
-  lines.push(`\noutput: ${path.join(o.dir, `${o.name ?? loaded.def.name}.img.xz`)} (+ .sha256, .bmap, manifest.json)`);
+  lines.push(`\noutput: ${path.join(o.dir, `${o.name ?? loaded.def.name}.img.xz`)} (+ .sha256, .bmap, .rpi-imager.json, .manifest.json)`);
   return lines.join('\n');
 }

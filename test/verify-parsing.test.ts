@@ -137,7 +137,7 @@ describe('report', () => {
 });
 
 describe('base of an image for --compare-base', () => {
-  it('is found in the cache through manifest.json, or explained', async () => {
+  it('is found in the cache through <name>.manifest.json, or explained', async () => {
     const { baseImageFromManifest } = await import('../builder/verify/base-locate.ts');
     const { mkdir } = await import('node:fs/promises');
     const dir = await mkdtemp(join(tmpdir(), 'verify-base-'));
@@ -145,8 +145,8 @@ describe('base of an image for --compare-base', () => {
     const saved = process.env.PIBAKE_CACHE;
     process.env.PIBAKE_CACHE = cache;
     try {
-      expect(() => baseImageFromManifest(join(dir, 'im.img.xz'))).toThrow(/no manifest.json next to/);
-      await writeFile(join(dir, 'manifest.json'), JSON.stringify({ base: { digest: 'bootstrap:d631457a70dd5306aaaa' } }));
+      expect(() => baseImageFromManifest(join(dir, 'im.img.xz'))).toThrow(/no im\.manifest\.json next to/);
+      await writeFile(join(dir, 'im.manifest.json'), JSON.stringify({ base: { digest: 'bootstrap:d631457a70dd5306aaaa' } }));
       expect(() => baseImageFromManifest(join(dir, 'im.img.xz'))).toThrow(/not in the cache/);
       await mkdir(join(cache, 'base', 'bootstrap-d631457a70dd5306'), { recursive: true });
       await writeFile(join(cache, 'base', 'bootstrap-d631457a70dd5306', 'base.img'), '');

@@ -23,7 +23,7 @@ export function outputNames(dir: string, stem: string): OutputNames {
     xz: path.join(dir, `${stem}.img.xz`),
     sha256: path.join(dir, `${stem}.img.xz.sha256`),
     bmap: path.join(dir, `${stem}.img.bmap`),
-    manifest: path.join(dir, 'manifest.json'),
+    manifest: path.join(dir, `${stem}.manifest.json`), // named like the rest: several images can share one dir
     imager: path.join(dir, `${stem}.rpi-imager.json`),
   };
 }

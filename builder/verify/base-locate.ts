@@ -1,13 +1,14 @@
-// Finds the cached base an image was built from, through the manifest.json written next to it (for --compare-base).
+// Finds the cached base an image was built from, through the <name>.manifest.json written next to it (for --compare-base).
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { cacheDir } from '../paths.ts';
 import { VerifyError } from './errors.ts';
 
 export function baseImageFromManifest(image: string): string {
-  const manifest = join(dirname(image), 'manifest.json');
+  const stem = basename(image).replace(/\.img(\.xz)?$/, '');
+  const manifest = join(dirname(image), `${stem}.manifest.json`);
   const hint = 'pass the base explicitly (verifyImage({ baseImage }) / --base-image)';
-  if (!existsSync(manifest)) throw new VerifyError('input', `no manifest.json next to ${image} to find its base`, hint);
+  if (!existsSync(manifest)) throw new VerifyError('input', `no ${stem}.manifest.json next to ${image} to find its base`, hint);
   const digest = (JSON.parse(readFileSync(manifest, 'utf8')) as { base?: { digest?: string } }).base?.digest ?? '';
   const [kind, key = ''] = digest.split(':');
   const candidate = kind === 'bootstrap' ? cacheDir('base', `bootstrap-${key.slice(0, 16)}`, 'base.img') : cacheDir('base', `image-${key.slice(0, 16)}`, 'base.img');

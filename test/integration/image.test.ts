@@ -33,7 +33,7 @@ afterAll(async () => {
 describe('outputs', () => {
   it('the .sha256 file checks out with sha256sum and the manifest records the build', () => {
     expect(sh(`cd '${path.dirname(image)}' && sha256sum -c im-server.img.xz.sha256`)).toMatch(/im-server\.img\.xz: OK/);
-    const m = JSON.parse(readFileSync(path.join(path.dirname(image), 'manifest.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(path.join(path.dirname(image), 'im-server.manifest.json'), 'utf8'));
     expect(m.builder.name).toBe('pibake');
     expect(m.definition.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(m.base.digest).toMatch(/^bootstrap:[0-9a-f]{64}$/);
