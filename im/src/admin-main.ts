@@ -13,7 +13,7 @@ import { makeDirs } from './make-dirs.ts';
 
 const USAGE = `usage: pibake-im-admin [--config FILE] COMMAND
   hash-password                      read a password on stdin, print its hash (for bootstrap_admin.password_hash)
-  users list | add NAME [--admin] | passwd NAME | remove NAME     (passwords are read from stdin)
+  users list | add NAME [--admin] | passwd NAME | remove NAME [--force]   (passwords are read from stdin)
   invites create [--days N] | list
   groups list | create NAME [USER...] | add GROUP USER | remove GROUP USER | rename GROUP NEWNAME | delete GROUP
   backup [DIR]                       online backup into DIR (default backup.dir), keeps backup.retention files
@@ -114,6 +114,8 @@ async function run(argv: string[]): Promise<number> {
         need(rest, 1, 'NAME');
         const u = store.userByName(rest[0]);
         if (!u) throw new UsageError(`no user ${rest[0]}`);
+        if (u.is_admin === 1 && !rest.includes('--force') && store.listUsers().filter((x) => x.is_admin === 1).length === 1)
+          throw new UsageError(`${u.name} is the last admin (only admins read /metrics) — fix: add another with users add NAME --admin first, or pass --force`);
         store.deleteUser(u.id);
         record('user_remove', { user: u.name });
         console.log(`removed ${u.name}`);
@@ -122,7 +124,7 @@ async function run(argv: string[]): Promise<number> {
       case 'invites create': {
         const i = rest.indexOf('--days');
         const days = i >= 0 ? Number(rest[i + 1]) : 7;
-        if (!(days > 0)) throw new UsageError('--days must be a positive number');
+        if (!(days > 0 && days <= 365)) throw new UsageError('--days must be a number of days from 1 to 365 (an invite is a password: keep it short-lived)');
         const code = randomBytes(12).toString('base64url');
         store.addInvite(code, days * 86400_000);
         record('invite_create', { days });
@@ -130,7 +132,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'invites list':
-        for (const i of store.listInvites() as any[]) console.log(`${i.id}\tcreated ${new Date(i.created_at).toISOString()}\t${i.used_at ? 'used by ' + i.used_by : Date.now() > i.expires_at ? 'expired' : 'open'}`);
+        for (const i of store.listInvites() as any[]) console.log(`${i.id}\tcreated ${new Date(i.created_at).toISOString()}\t${i.used_at ? 'used by ' + i.used_by : Date.now() > i.expires_at ? 'expired' : `open until ${new Date(i.expires_at).toISOString()}`}`);
         return 0;
       case 'groups list':
         for (const g of store.listGroups()) console.log(`${g.id}\t${g.name}\t${g.members ?? ''}`);
@@ -175,6 +177,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
     }
+    if (['users', 'invites', 'groups'].includes(cmd) && !sub) throw new UsageError(`${cmd} needs a subcommand\n${USAGE}`);
     throw new UsageError(`unknown command "${args.join(' ')}"\n${USAGE}`);
   } finally {
     db.close();

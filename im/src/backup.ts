@@ -1,6 +1,6 @@
 // Online backup (SQLite backup API) with retention, restore of a backup file, and integrity check.
 import Database from 'better-sqlite3';
-import { readdirSync, rmSync, renameSync, openSync, fsyncSync, closeSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { statSync, readdirSync, rmSync, renameSync, openSync, fsyncSync, closeSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { dbPath } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -56,6 +56,7 @@ export function checkDatabaseFile(file: string): string[] {
 
 export function restoreFrom(file: string, dataDir: string): void {
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
+  if (!statSync(file).isFile()) throw new Error(`${file} is not a file — fix: give a backup file (pibake-im-YYYYMMDDTHHMMSSZ.db)`);
   const problems = checkDatabaseFile(file);
   if (problems.length) throw new Error(`${basename(file)} failed its check: ${problems[0]}`);
   const target = dbPath(dataDir);

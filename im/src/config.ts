@@ -26,7 +26,8 @@ export class ConfigError extends Error {}
 /** Picks the config path from --config, then PIBAKE_IM_CONFIG, then the default. */
 export function configPathFromArgs(argv: string[], env: NodeJS.ProcessEnv): string {
   const i = argv.indexOf('--config');
-  if (i >= 0 && argv[i + 1]) return argv[i + 1];
+  if (i >= 0 && (!argv[i + 1] || argv[i + 1].startsWith('--'))) throw new ConfigError('--config needs a file — fix: --config /etc/pibake-im/config.yaml');
+  if (i >= 0) return argv[i + 1];
   const eq = argv.find((a) => a.startsWith('--config='));
   if (eq) return eq.slice('--config='.length);
   return env.PIBAKE_IM_CONFIG || DEFAULT_CONFIG_PATH;

@@ -11,6 +11,12 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml', '.json': 'application/json', '.ico': 'image/x-icon',
 };
 const MAX_BODY = 16 * 1024;
+const POST_ONLY = new Set(['/api/login', '/api/register', '/api/logout']);
+/** Static pages: scripts and styles only from this origin, WebSockets back to it, never framed, no referrer leaks. */
+const PAGE_HEADERS = {
+  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY',
+};
 // a precomputed hash so that unknown user names cost the same scrypt time as wrong passwords
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
@@ -31,7 +37,7 @@ export function loadStatic(webDir: string): Map<string, { type: string; body: Bu
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
   res.end(text);
 }
 
@@ -46,7 +52,10 @@ function readBody(req: IncomingMessage): Promise<any> {
       chunks.push(c);
     });
     req.on('end', () => {
-      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')); } catch { reject(new HttpError(400, 'bad_json', 'request body is not valid JSON')); }
+      let body: unknown;
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'); } catch { return reject(new HttpError(400, 'bad_json', 'request body is not valid JSON')); }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return reject(new HttpError(400, 'bad_json', 'request body must be a JSON object'));
+      resolve(body);
     });
     req.on('error', reject);
   });
@@ -88,6 +97,10 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
   if (path === '/healthz') return json(res, 200, { ok: true });
+  if (POST_ONLY.has(path) && req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    throw new HttpError(405, 'method_not_allowed', `${path} takes POST`);
+  }
   if (req.method === 'POST' && path === '/api/login') {
     const { name, password } = credentials(await readBody(req));
     const user = ctx.store.userByName(name);
@@ -133,7 +146,7 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   }
   const file = req.method === 'GET' || req.method === 'HEAD' ? files.get(path) : undefined;
   if (!file) throw new HttpError(404, 'not_found', `nothing at ${path}`);
-  res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache' });
+  res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache', ...PAGE_HEADERS });
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 

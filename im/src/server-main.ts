@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { flushCompileCache, getCompileCacheDir } from 'node:module';
-import { loadConfig, configPathFromArgs, ConfigError } from './config.ts';
+import { loadConfig, configPathFromArgs, ConfigError, DEFAULT_CONFIG_PATH } from './config.ts';
+import { VERSION } from './version.ts';
 import { limitConcurrentHashing } from './password.ts';
 
 function webDir(): string {
@@ -14,9 +15,17 @@ function webDir(): string {
 
 async function main(): Promise<void> {
   process.umask(0o027); // database, backups and logs are private to the service user (and its group)
-  const file = configPathFromArgs(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`usage: pibake-im [--config FILE]   (default ${DEFAULT_CONFIG_PATH}, or $PIBAKE_IM_CONFIG)\nthe chat server; see README.md next to bin/ for the config keys\n`);
+    process.exit(0);
+  }
+  if (argv.includes('--version')) { process.stdout.write(`pibake-im ${VERSION}\n`); process.exit(0); }
+  const unknown = argv.find((a, i) => a.startsWith('-') && a !== '--config' && !a.startsWith('--config=') && argv[i - 1] !== '--config');
+  if (unknown) { process.stderr.write(`pibake-im: unknown option ${unknown} — fix: the only option is --config FILE\n`); process.exit(2); }
   let config;
   try {
+    const file = configPathFromArgs(argv, process.env);
     config = loadConfig(file);
   } catch (err) {
     if (err instanceof ConfigError) { process.stderr.write(`pibake-im: ${err.message}\n`); process.exit(2); }

@@ -160,6 +160,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
     case 'send': return send(ctx, s, f, receivedAt);
     case 'direct': {
       const other = userNamed(ctx, f.user);
+      if (other.id === user.id) throw new FrameError('bad_field', 'direct: a direct conversation needs another user');
       const { conv, created } = await batcher.run(() => store.directConv(user.id, other.id));
       const row = store.userConvs(user.id).find((c) => c.id === conv.id);
       reply(ctx, s, f.ref, { type: 'conv', ...wireConv(ctx, row) });

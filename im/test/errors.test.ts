@@ -27,6 +27,22 @@ async function raw(): Promise<{ ws: WebSocket; frames: any[]; next: (pred?: (f: 
 }
 
 describe('bad input', () => {
+  it('HTTP: 405 for the wrong method, bad_json for a non-object body, strict headers on pages', async () => {
+    const get = await fetch(`${srv.url}/api/login`);
+    expect([get.status, get.headers.get('allow'), (await get.json()).error]).toEqual([405, 'POST', 'method_not_allowed']);
+    for (const body of ['[1]', 'null', '"x"']) {
+      const r = await fetch(`${srv.url}/api/login`, { method: 'POST', body });
+      expect([r.status, (await r.json()).error]).toEqual([400, 'bad_json']);
+    }
+    const page = await fetch(`${srv.url}/`);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const erin = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'erin', 'pw')).token);
+    await expect(erin.direct('erin')).rejects.toMatchObject({ code: 'bad_field' });
+    erin.close();
+    await new Promise((r) => setTimeout(r, 300)); // its slot is free before the connection-limit test
+  });
+
   it('refuses unauthenticated HTTP and WebSocket use', async () => {
     expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
     for (const path of ['/metrics', '/api/me']) {
