@@ -70,6 +70,9 @@ if ! docker info >/dev/null 2>&1; then
       nohup dockerd >/var/log/pibake-dockerd.log 2>&1 &
     fi
     i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 60 ] && { echo "pibake: dockerd did not start; see /var/log/pibake-dockerd.log" >&2; exit 2; }; sleep 1; done
+  elif [ -S /var/run/docker.sock ] && [ ! -w /var/run/docker.sock ]; then
+    echo "pibake: the Docker engine runs, but this user may not use /var/run/docker.sock; run pibake as root (a build also needs loop devices), or add the user to the docker group" >&2
+    exit 2
   else
     echo "pibake: no Docker engine answers; run as root: dockerd >/var/log/dockerd.log 2>&1 &" >&2
     exit 2

@@ -13,6 +13,9 @@ export async function assertEngine(): Promise<void> {
   try {
     await docker().ping();
   } catch (e: any) {
+    if (e.code === 'EACCES')
+      throw new PibakeError('tool', 'E_DOCKER', 'the Docker engine runs, but this user may not use its socket (EACCES)',
+        'run pibake as root (a build also needs loop devices), or add the user to the docker group');
     throw new PibakeError(
       'tool',
       'E_DOCKER',

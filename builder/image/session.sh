@@ -57,7 +57,20 @@ chroot-release) # undo chroot-prepare; safe to run twice
   ;;
 unmount) # release everything; safe on a half-open session
   for m in run dev sys proc boot/firmware; do mountpoint -q "$target/$m" 2>/dev/null && umount -R -l "$target/$m"; done
-  if mountpoint -q "$target"; then fstrim "$target" >/dev/null 2>&1 || true; umount "$target"; fi
+  if mountpoint -q "$target"; then
+    fstrim "$target" >/dev/null 2>&1 || true
+    if ! umount "$target" 2>/dev/null; then
+      # an interrupted stage may still run in the chroot: stop what lives in the image, then unmount
+      for p in /proc/[0-9]*; do
+        for l in root cwd; do
+          r=$(readlink "$p/$l" 2>/dev/null) || continue
+          case $r in "$target"|"$target"/*) kill -9 "${p#/proc/}" 2>/dev/null; break ;; esac
+        done
+      done
+      sleep 0.5
+      umount "$target" 2>/dev/null || umount -l "$target"
+    fi
+  fi
   if [ -s /build/loopdev ]; then losetup -d "$(cat /build/loopdev)" 2>/dev/null || true; rm -f /build/loopdev; fi
   ;;
 write-boot) # <start sector> <size sectors> <label> <volume id hex>: fresh FAT from the boot folder, written back
