@@ -64,6 +64,9 @@ export class CommitBatcher {
     });
   }
 
+  /** Operations queued and not yet in a transaction. */
+  get pending(): number { return this.queue.length; }
+
   private schedule(): void {
     if (this.busy || this.timer || this.queue.length === 0) return;
     const wait = this.lastStart + this.o.windowMs - Date.now();

@@ -26,6 +26,8 @@ const { createServer } = createRequire(import.meta.url)('node:http') as typeof i
 export interface RunningServer { http: Server; ctx: Ctx; port: number; close(): Promise<void> }
 
 const AUTH_GRACE_MS = 15000;
+/** Reading stops while more than this many full batches of writes are queued. */
+const PAUSE_AT_BATCHES = 4;
 
 export async function startServer(config: Config, webDir: string): Promise<RunningServer> {
   const log = createLogger(config.logging.level);
@@ -41,11 +43,25 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   const wal = new WalSync(dbPath(config.data_dir));
   const store = new Store(db);
   const metrics = createMetrics();
+  let nextId = 1;
+  let connections = 0;
+  const sessions = new Set<Session>();
+  // Backpressure: when more writes wait than a few batches hold (the CPU cannot keep up), stop reading from every
+  // client until one batch is left, so an overload is held in the clients' TCP buffers, not in this process's memory.
+  let readingPaused = false;
+  function setReading(paused: boolean): void {
+    readingPaused = paused;
+    for (const s of sessions) if (paused) s.ws.pause(); else s.ws.resume();
+    if (paused) metrics.readPauses.inc();
+  }
   const batcher = new CommitBatcher(db, {
     windowMs: config.storage.commit_window_ms,
     maxBatch: config.storage.max_batch,
     sync: () => wal.sync(),
-    onBatch: ({ size, seconds, sqlSeconds }) => { metrics.batchSize.observe(size); metrics.commit.observe(seconds); metrics.commitSql.observe(sqlSeconds); },
+    onBatch: ({ size, seconds, sqlSeconds }) => {
+      metrics.batchSize.observe(size); metrics.commit.observe(seconds); metrics.commitSql.observe(sqlSeconds);
+      if (readingPaused && batcher.pending <= config.storage.max_batch) setReading(false);
+    },
     onDurable: () => store.messages.markDurable(),
     onRollback: () => store.messages.rollback(),
     onSyncFailure: (err: any) => {
@@ -72,9 +88,6 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   const http = createServer(httpHandler(ctx, webDir));
   http.keepAliveTimeout = 65000; // longer than clients' idle reuse, so a reused socket is never closed under them
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(config.limits.max_frame_bytes * 4, 64 * 1024), perMessageDeflate: false });
-  let nextId = 1;
-  let connections = 0;
-  const sessions = new Set<Session>();
 
   http.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
@@ -97,7 +110,11 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     sessions.add(s);
     metrics.connections.set(connections);
     const authTimer = setTimeout(() => { if (!s.user) ws.close(4000, 'no auth frame'); }, AUTH_GRACE_MS);
-    ws.on('message', (data, isBinary) => onFrame(ctx, s, data as Buffer, isBinary));
+    if (readingPaused) ws.pause();
+    ws.on('message', (data, isBinary) => {
+      onFrame(ctx, s, data as Buffer, isBinary);
+      if (!readingPaused && batcher.pending > PAUSE_AT_BATCHES * config.storage.max_batch) setReading(true);
+    });
     ws.on('pong', () => { s.lastActive = Date.now(); });
     ws.on('error', () => {});
     ws.on('close', () => {
