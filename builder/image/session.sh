@@ -5,6 +5,8 @@ img=/build/work.img
 boot_dir=/build/bootfs
 target=/target
 die() { echo "session: $*" >&2; exit 1; }
+# unmount a tree; tolerant of a concurrent unmount of the same tree (an interrupt's cleanup racing a normal close)
+unmount_tree() { umount -R "$1" 2>/dev/null || umount -R -l "$1" 2>/dev/null || umount -R -l "$1" 2>/dev/null || ! mountpoint -q "$1" || die "cannot unmount $1"; }
 
 attach_loop() { # <offset> <size>: prints the loop device, making its node if the container lacks it
   local dev
@@ -52,11 +54,11 @@ chroot-release) # undo chroot-prepare; safe to run twice
   if [ -e "$target/usr/sbin/policy-rc.d.pibake-orig" ]; then mv -f "$target/usr/sbin/policy-rc.d.pibake-orig" "$target/usr/sbin/policy-rc.d"; else rm -f "$target/usr/sbin/policy-rc.d"; fi
   if [ -e "$target/etc/resolv.conf.pibake-orig" ] || [ -L "$target/etc/resolv.conf.pibake-orig" ]; then rm -f "$target/etc/resolv.conf"; mv "$target/etc/resolv.conf.pibake-orig" "$target/etc/resolv.conf"; fi
   rm -rf "$target"/var/lib/apt/lists/* "$target"/var/cache/apt/archives/*.deb "$target"/var/cache/apt/*.bin "$target"/tmp/* 2>/dev/null || true
-  for m in run dev sys proc; do if mountpoint -q "$target/$m"; then umount -R "$target/$m" 2>/dev/null || umount -R -l "$target/$m"; fi; done
+  for m in run dev sys proc; do if mountpoint -q "$target/$m"; then unmount_tree "$target/$m"; fi; done
   true
   ;;
 unmount) # release everything; safe on a half-open session
-  for m in run dev sys proc boot/firmware; do mountpoint -q "$target/$m" 2>/dev/null && umount -R -l "$target/$m"; done
+  for m in run dev sys proc boot/firmware; do if mountpoint -q "$target/$m" 2>/dev/null; then unmount_tree "$target/$m"; fi; done
   if mountpoint -q "$target"; then
     fstrim "$target" >/dev/null 2>&1 || true
     if ! umount "$target" 2>/dev/null; then
