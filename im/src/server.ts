@@ -138,6 +138,18 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   }, config.limits.ping_interval_seconds * 1000);
   pinger.unref();
 
+  // Sessions whose token is gone — revoked by the admin CLI (users passwd / remove: another process), or
+  // expired — are closed like a logout: checked when another process committed, and once a minute anyway.
+  let seenVersion = store.externalVersion();
+  let lastSweep = Date.now();
+  const tokenSweeper = setInterval(() => {
+    const v = store.externalVersion();
+    if (v === seenVersion && Date.now() - lastSweep < 60000) return;
+    seenVersion = v; lastSweep = Date.now();
+    for (const s of sessions) if (s.user && s.tokenHash && !store.userForTokenHash(s.tokenHash)) s.ws.close(4001, 'token revoked or expired');
+  }, 2000);
+  tokenSweeper.unref();
+
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.listen.port, config.listen.address, () => resolve());
@@ -153,6 +165,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     if (closing) return;
     closing = true;
     clearInterval(pinger);
+    clearInterval(tokenSweeper);
     clearInterval(hintFlusher);
     http.close();
     for (const ws of wss.clients) ws.close(1001, 'server shutting down');

@@ -86,7 +86,10 @@ export class Store {
     this.s.addToken.run(tokenHash(token), userId, now, now + ttlMs);
     return now + ttlMs;
   }
-  userForToken(token: string): UserRow | undefined { return this.s.tokenUser.get(tokenHash(token), Date.now()) as UserRow | undefined; }
+  userForToken(token: string): UserRow | undefined { return this.userForTokenHash(tokenHash(token)); }
+  userForTokenHash(hash: string): UserRow | undefined { return this.s.tokenUser.get(hash, Date.now()) as UserRow | undefined; }
+  /** Changes whenever another process (the admin CLI) committed to the database. */
+  externalVersion(): number { return this.s.dataVersion.get() as number; }
   revokeToken(token: string): void { this.s.deleteToken.run(tokenHash(token)); }
   purgeExpiredTokens(): number { return this.s.purgeTokens.run(Date.now()).changes; }
 

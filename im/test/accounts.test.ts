@@ -38,6 +38,19 @@ describe('accounts and sessions', () => {
     expect(admin(srv, ['groups', 'list']).stdout).toMatch(new RegExp(`^${a}\tteam\t.*jon`, 'm'));
   });
 
+  it('users passwd in the admin CLI (another process) closes the open sockets of that user with 4001', async () => {
+    addUsers(srv, ['max']);
+    const { token } = await login(srv.url, 'max', 'pw');
+    const ws = new WebSocket(srv.wsUrl);
+    await new Promise((r) => ws.once('open', r));
+    const authed = new Promise((r) => ws.on('message', (d) => { if (JSON.parse(String(d)).type === 'auth_ok') r(true); }));
+    ws.send(JSON.stringify({ type: 'auth', token }));
+    await authed;
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    expect(admin(srv, ['users', 'passwd', 'max'], 'new-password').code).toBe(0);
+    expect(await closed).toBe(4001);
+  });
+
   it('tokens expire', async () => {
     const { token } = await login(srv.url, 'ivy', 'pw');
     expect((await fetch(`${srv.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
