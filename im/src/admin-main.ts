@@ -8,6 +8,7 @@ import { hashPassword } from './password.ts';
 import { AccessLog } from './access-log.ts';
 import { backupTo, restoreFrom, checkDatabaseFile, serverRunning } from './backup.ts';
 import { dbPath } from './db.ts';
+import { VERSION } from './version.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { makeDirs } from './make-dirs.ts';
 
@@ -53,6 +54,7 @@ async function run(argv: string[]): Promise<number> {
   const args = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
   const [cmd, sub, ...rest] = args;
   if (!cmd || cmd === 'help' || cmd === '--help') { console.log(USAGE); return cmd ? 0 : 2; }
+  if (cmd === '--version') { console.log(`pibake-im-admin ${VERSION}`); return 0; }
   if (cmd === 'hash-password') { console.log(await hashPassword(readPassword())); return 0; }
 
   const file = configPathFromArgs(argv, process.env);
@@ -94,9 +96,13 @@ async function run(argv: string[]): Promise<number> {
       case 'users add': {
         need(rest, 1, 'NAME');
         const name = rest[0];
-        if (!NAME_RE.test(name)) throw new UsageError('NAME must be 1-32 characters from a-z 0-9 _ . -');
+        if (!NAME_RE.test(name)) throw new UsageError('NAME must be 1-32 characters from a-z 0-9 _ . -, not starting with - or .');
         if (store.userByName(name)) throw new UsageError(`user ${name} already exists`);
-        store.addUser(name, await hashPassword(readPassword()), rest.includes('--admin'));
+        const hash = await hashPassword(readPassword());
+        try { store.addUser(name, hash, rest.includes('--admin')); } catch (err: any) {
+          if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UsageError(`user ${name} already exists`); // added meanwhile by another admin
+          throw err;
+        }
         record('user_add', { user: name });
         console.log(`added ${name}`);
         return 0;
@@ -162,7 +168,8 @@ async function run(argv: string[]): Promise<number> {
         else {
           const u = store.userByName(rest[1]);
           if (!u) throw new UsageError(`no user ${rest[1]}`);
-          if (sub === 'add') store.addMember(g.id, u.id); else store.removeMember(g.id, u.id);
+          if (sub === 'add') store.addMember(g.id, u.id);
+          else if (!store.removeMember(g.id, u.id)) throw new UsageError(`${u.name} is not in group ${g.name} (${g.id})`);
         }
         record(`group_${sub}`, { group: g.name, arg: rest[1] });
         console.log('ok');
@@ -185,7 +192,8 @@ async function run(argv: string[]): Promise<number> {
 }
 
 run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: any) => {
-  const msg = err instanceof UsageError || err instanceof ConfigError ? err.message : `${err?.code ? err.code + ': ' : ''}${err?.message ?? err}`;
+  const text = String(err?.message ?? err);
+  const msg = err instanceof UsageError || err instanceof ConfigError || !err?.code || text.startsWith(err.code) ? text : `${err.code}: ${text}`;
   process.stderr.write(`pibake-im-admin: ${msg}\n`);
   process.exitCode = err instanceof UsageError || err instanceof ConfigError ? 2 : 1;
 });

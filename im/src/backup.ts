@@ -6,6 +6,8 @@ import { dbPath } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { makeDirs } from './make-dirs.ts';
 
+/** A .partial file untouched this long belongs to a backup that died. */
+const STALE_PARTIAL_MS = 3600_000;
 const BACKUP_RE = /^pibake-im-\d{8}T\d{6}(\d{3})?Z\.db$/;
 
 function fsyncPath(path: string): void {
@@ -17,7 +19,7 @@ export async function backupTo(db: Database.Database, dir: string, retention: nu
   makeDirs(dir);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
   const file = join(dir, `pibake-im-${stamp}.db`);
-  const tmp = file + '.partial';
+  const tmp = `${file}.partial-${process.pid}`;
   await db.backup(tmp);
   fsyncPath(tmp);
   renameSync(tmp, file);
@@ -25,7 +27,12 @@ export async function backupTo(db: Database.Database, dir: string, retention: nu
   const all = readdirSync(dir).filter((f) => BACKUP_RE.test(f)).sort();
   const removed = all.slice(0, Math.max(0, all.length - retention));
   for (const f of removed) rmSync(join(dir, f), { force: true });
-  for (const f of readdirSync(dir)) if (f.endsWith('.db.partial') && join(dir, f) !== tmp) rmSync(join(dir, f), { force: true });
+  // leftovers of interrupted backups; one being written right now by another backup (cron + a manual one) is young
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (!/\.db\.partial(-\d+)?$/.test(f) || p === tmp) continue;
+    try { if (Date.now() - statSync(p).mtimeMs > STALE_PARTIAL_MS) rmSync(p, { force: true }); } catch { /* gone meanwhile */ }
+  }
   return { file, removed };
 }
 

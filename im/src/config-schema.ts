@@ -1,9 +1,10 @@
 // The config schema as data (type, default, bounds, fix hint per key) and a small strict validator for it.
+import { isIP } from 'node:net';
 
 export type FieldSpec =
   | { kind: 'int'; default?: number; min: number; max: number; hint?: string }
   | { kind: 'number'; default?: number; min: number; max: number; hint?: string }
-  | { kind: 'string'; default?: string; pattern?: RegExp; hint?: string }
+  | { kind: 'string'; default?: string; pattern?: RegExp; check?: (v: string) => boolean; hint?: string }
   | { kind: 'bool'; default?: boolean; hint?: string }
   | { kind: 'enum'; default?: string; values: string[]; hint?: string }
   | { kind: 'object'; fields: Record<string, FieldSpec>; optional?: boolean; hint?: string };
@@ -11,13 +12,9 @@ export type FieldSpec =
 const int = (def: number, min = 1, max = 2 ** 31 - 1, hint?: string): FieldSpec => ({ kind: 'int', default: def, min, max, hint });
 const str = (def: string, hint = 'give a non-empty path or value'): FieldSpec => ({ kind: 'string', default: def, hint });
 
-const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-/** A literal IPv4 address (each octet 0-255) or IPv6 address (hex groups and colons, optionally a dotted tail). */
-const IP_ADDRESS = new RegExp(`^((${OCTET}\\.){3}${OCTET}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)$`);
-
 export const SCHEMA: Record<string, FieldSpec> = {
   listen: { kind: 'object', fields: {
-    address: { kind: 'string', default: '0.0.0.0', pattern: IP_ADDRESS, hint: 'give an IPv4 or IPv6 address to listen on, e.g. 0.0.0.0, :: or 127.0.0.1' },
+    address: { kind: 'string', default: '0.0.0.0', check: (v) => isIP(v) !== 0, hint: 'give an IPv4 or IPv6 address to listen on, e.g. 0.0.0.0, :: or 127.0.0.1' },
     port: int(8080, 1, 65535, 'use a port number between 1 and 65535'),
   } },
   data_dir: str('/var/lib/pibake-im'),
@@ -51,7 +48,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
     retention: int(7, 1, 10000, 'use how many backups to keep, e.g. 7'),
   } },
   bootstrap_admin: { kind: 'object', optional: true, fields: {
-    name: { kind: 'string', pattern: /^[a-z0-9_.-]{1,32}$/, hint: 'use 1-32 characters from a-z 0-9 _ . -' },
+    name: { kind: 'string', pattern: /^[a-z0-9_][a-z0-9_.-]{0,31}$/, hint: 'use 1-32 characters from a-z 0-9 _ . -, not starting with - or .' },
     password_hash: { kind: 'string', pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, hint: "paste the output of 'pibake-im-admin hash-password'" },
   } },
 };
@@ -72,7 +69,7 @@ function checkField(spec: FieldSpec, value: unknown, path: string[]): unknown {
     }
     case 'string':
       if (typeof value !== 'string' || value.length === 0) fail(`expected a non-empty string, got ${describeValue(value)}`);
-      if (spec.pattern && !spec.pattern.test(value as string)) fail(`${describeValue(value)} has the wrong format`);
+      if ((spec.pattern && !spec.pattern.test(value as string)) || (spec.check && !spec.check(value as string))) fail(`${describeValue(value)} has the wrong format`);
       return value;
     case 'bool':
       if (typeof value !== 'boolean') fail(`expected true or false, got ${describeValue(value)}`);

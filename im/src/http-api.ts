@@ -68,7 +68,8 @@ class HttpError extends Error {
 
 function bearer(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
-  return h && h.startsWith('Bearer ') ? h.slice(7).trim() : null;
+  const m = h ? /^bearer\s+(\S+)\s*$/i.exec(h) : null; // the scheme name is case-insensitive (RFC 9110)
+  return m ? m[1] : null;
 }
 
 function requireUser(ctx: Ctx, req: IncomingMessage): { user: UserRow; token: string } {
@@ -79,7 +80,7 @@ function requireUser(ctx: Ctx, req: IncomingMessage): { user: UserRow; token: st
 }
 
 function credentials(body: any): { name: string; password: string } {
-  if (typeof body?.name !== 'string' || !NAME_RE.test(body.name)) throw new HttpError(400, 'bad_field', 'name must be 1-32 characters from a-z 0-9 _ . -');
+  if (typeof body?.name !== 'string' || !NAME_RE.test(body.name)) throw new HttpError(400, 'bad_field', 'name must be 1-32 characters from a-z 0-9 _ . -, not starting with - or .');
   if (typeof body?.password !== 'string' || body.password.length < 1 || body.password.length > 1024) throw new HttpError(400, 'bad_field', 'password must be a string of 1-1024 characters');
   return { name: body.name, password: body.password };
 }

@@ -7,7 +7,8 @@ export type { MessageRow } from './message-log.ts';
 export interface UserRow { id: number; name: string; password_hash: string; is_admin: number; created_at: number; last_seen: number | null }
 export interface ConvRow { id: number; kind: 'direct' | 'group'; name: string | null; created_at: number }
 
-export const NAME_RE = /^[a-z0-9_.-]{1,32}$/;
+/** User names: 1-32 of a-z 0-9 _ . -, not starting with - or . (never taken for an option or a hidden file). */
+export const NAME_RE = /^[a-z0-9_][a-z0-9_.-]{0,31}$/;
 /** Why a group name is refused (the same rule for the WebSocket API and the admin CLI), or null. */
 export function groupNameProblem(name: string): string | null {
   if (!name.trim()) return 'a group name must not be empty';

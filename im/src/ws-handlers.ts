@@ -210,6 +210,8 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       if (f.kind !== 'delivered' && f.kind !== 'read') throw new FrameError('bad_field', 'receipt: kind must be "delivered" or "read"');
       const members = await batcher.run(() => {
         requireMember(ctx, f.conv, user.id);
+        const last = store.messages.lastSeq(f.conv);
+        if (f.seq > last) throw new FrameError('bad_field', `receipt: seq ${f.seq} is past the last message of conversation ${f.conv} (${last})`);
         if (f.kind === 'read') store.setRead(f.conv, user.id, f.seq);
         else store.setDelivered(f.conv, user.id, f.seq);
         return store.memberIds(f.conv);

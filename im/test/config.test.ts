@@ -29,7 +29,7 @@ describe('config', () => {
     expect(err('listen:\n  address: 1.2.3.4\n  port: 70000\n')).toMatch(/^c\.yaml:3: listen\.port: .* — fix: /);
     expect(err('threading:\n  max_threads: 0\n')).toMatch(/^c\.yaml:2: threading\.max_threads: .*fix: /);
     expect(err('listen:\n  address: 999.1.1.1\n')).toMatch(/^c\.yaml:2: listen\.address: "999\.1\.1\.1" has the wrong format — fix: give an IPv4 or IPv6 address/);
-    expect(err('listen:\n  address: localhost\n')).toMatch(/^c\.yaml:2: listen\.address: /);
+    for (const bad of ['localhost', '1::2::3', '::ffff:999.1.1.1']) expect(err(`listen:\n  address: "${bad}"\n`)).toMatch(/^c\.yaml:2: listen\.address: /);
     for (const ok of ['0.0.0.0', '::', '127.0.0.1', 'fe80::1', '::ffff:10.0.0.1']) expect(parseConfig(`listen:\n  address: "${ok}"\n`, 'c.yaml').listen.address).toBe(ok);
     expect(err('limits:\n  max_conections: 5\n')).toMatch(/^c\.yaml:2: limits\.max_conections: unknown key max_conections — fix: remove it or check its spelling \(known: max_connections, /);
     expect(err('listen: [1,\n')).toMatch(/^c\.yaml:\d+: invalid YAML: .* — fix: correct the YAML syntax$/);

@@ -2,7 +2,7 @@
 // (traced with strace); backup then restore gives back the same messages.
 import { describe, it, expect, afterAll } from 'vitest';
 import { readdirSync, statSync, readFileSync, readlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startTestServer, addUsers, admin, waitFor, NODE, IM_DIR, type TestServer } from './helpers.ts';
 import { login, ImConnection } from '../src/client.ts';
@@ -113,8 +113,14 @@ describe('durability', () => {
       expect(r.code, r.stderr).toBe(0);
       await new Promise((res) => setTimeout(res, 5));
     }
+    // backups at the same moment (the 02:00 cron and a manual one) do not remove each other's partial file
+    const together = await Promise.all([1, 2, 3].map(() => new Promise<number | null>((r) => {
+      spawn(NODE, [join(IM_DIR, 'src/admin-main.ts'), '--config', srv.configFile, 'backup'], { stdio: 'ignore' }).once('exit', r);
+    })));
+    expect(together).toEqual([0, 0, 0]);
     const backups = readdirSync(join(srv.dir, 'backups')).filter((f) => f.endsWith('.db')).sort();
     expect(backups).toHaveLength(3);
+    expect(readdirSync(join(srv.dir, 'backups')).filter((f) => f.includes('.partial'))).toEqual([]);
     const before = await allMessages(srv, 'ben');
     for (let i = 0; i < 10; i++) await ann.send(conv.conv, `after backup ${i}`, `a-${i}`);
     ann.close();

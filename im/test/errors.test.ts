@@ -91,6 +91,8 @@ describe('bad input', () => {
     const c = await ImConnection.connect(srv.wsUrl, token);
     const conv = await c.direct('frank');
     await expect(c.send(conv.conv, 'z'.repeat(201), 'big')).rejects.toMatchObject({ code: 'body_too_large' });
+    await c.send(conv.conv, 'one', 'r1');
+    await expect(c.receipt(conv.conv, 'read', 1e9)).rejects.toMatchObject({ code: 'bad_field' }); // past the last message
     const frank = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'frank', 'pw')).token);
     const group = await frank.createGroup('private', ['gina']);
     await expect(c.send(group.conv, 'hi', 'intrude')).rejects.toMatchObject({ code: 'not_member' });
