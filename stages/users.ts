@@ -1,6 +1,7 @@
 // Stage users: login accounts (password hash and/or ssh keys) and the ssh server's policy; Pi OS ships with neither.
 import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
+import { uniqueNamesAs } from './unique-names.ts';
 
 const user = z.strictObject({
   name: z
@@ -14,14 +15,14 @@ const user = z.strictObject({
     .optional()
     .describe('Password as a crypt hash; without it the account has no password (ssh keys only)'),
   groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/)).default(['sudo']).describe('Supplementary groups (existing ones)'),
-  ssh_authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'an OpenSSH public key line')).default([]).describe('Public keys allowed to log in'),
+  ssh_authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n\r]*)?$/, 'one OpenSSH public key line (type, base64 key, optional comment; no line breaks)')).default([]).describe('Public keys allowed to log in'),
 });
 
 export default defineStage({
   name: 'users',
   description: 'Login users and ssh (key-only by default)',
   schema: z.strictObject({
-    accounts: z.array(user).default([]).describe('Users created in the image'),
+    accounts: z.array(user).default([]).superRefine(uniqueNamesAs('one account per name')).describe('Users created in the image'),
     ssh: z
       .strictObject({
         enable: z.boolean().default(false).describe('Start sshd at boot (Pi OS default: off)'),

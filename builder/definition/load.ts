@@ -1,5 +1,5 @@
 // Loads an image definition: YAML with positions → zod validation → typed ImageDefinition, all problems at once.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -44,6 +44,15 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Why a base.file path cannot be an image (missing, not a regular file, empty), or null. */
+function baseFileProblem(file: string): string | null {
+  if (!existsSync(file)) return 'does not exist';
+  const st = statSync(file);
+  if (!st.isFile()) return 'is not a regular file';
+  if (st.size === 0) return 'is empty';
+  return null;
+}
+
 export function parseDefinition(text: string, file: string): ImageDefinition {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -63,9 +72,10 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
   const r = definitionSchema.safeParse(data ?? {}, { reportInput: true });
   if (r.success) {
     const base = r.data.base.file && path.resolve(path.dirname(file), r.data.base.file);
-    if (base && !existsSync(base)) {
+    const problem = base ? baseFileProblem(base) : null;
+    if (problem) {
       const pos = positionOf(doc, lc, ['base', 'file']);
-      throw new ConfigError([`${rel}:${pos.line}:${pos.col} base.file: ${base} does not exist`], 'give the path of a Raspberry Pi OS .img, .img.xz or .zip, relative to the definition file');
+      throw new ConfigError([`${rel}:${pos.line}:${pos.col} base.file: ${base} ${problem}`], 'give the path of a Raspberry Pi OS .img, .img.xz or .zip, relative to the definition file');
     }
     return r.data;
   }

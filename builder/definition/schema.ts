@@ -18,7 +18,7 @@ export const bootstrapSchema = z
       .optional()
       .describe("Debian archive URL; default: the first Debian URL of the build host's apt sources"),
     hostname: hostname.default('raspberrypi').describe('Hostname of the base (Pi OS default: raspberrypi)'),
-    extra_packages: z.array(z.string().min(1)).default([]).describe('Packages added to the base itself (cached with it)'),
+    extra_packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/, 'a Debian package name')).default([]).describe('Packages added to the base itself (cached with it)'),
   })
   .describe('Bootstrap a Debian arm64 base in the exact Raspberry Pi OS Lite layout');
 

@@ -62,6 +62,15 @@ describe('image definition', () => {
     expect(problemsOf(`name: a\nbase:\n  url: https://u:p@x/y.img.xz\n  sha256: ${digest}\n`)[0]).toMatch(/^x\.yaml:3:8 base\.url: a URL without user:password@/);
     expect(parseDefinition(`name: a\nbase:\n  url: https://x/y.img.xz\n  sha256: ${digest}\n`, 'x.yaml').base.sha256).toBe('ab'.repeat(32));
     expect(problemsOf('name: a\nbase:\n  file: no-such.img\n')).toEqual([`x.yaml:3:9 base.file: ${process.cwd()}/no-such.img does not exist`]);
+    expect(problemsOf('name: a\nbase:\n  file: /dev/zero\n')).toEqual(['x.yaml:3:9 base.file: /dev/zero is not a regular file']);
+  });
+
+  it('checks bootstrap extra packages, unique user names and one-line ssh keys', () => {
+    expect(problemsOf("name: a\nbase:\n  bootstrap:\n    extra_packages: ['a b']\n")).toEqual(['x.yaml:4:22 base.bootstrap.extra_packages[0]: a Debian package name']);
+    const users = (accounts: string) => problemsOf(`name: a\nbase:\n  bootstrap: {}\nstages:\n  users:\n    accounts: ${accounts}\n`);
+    expect(users('[{name: pi}, {name: pi}]')[0]).toMatch(/accounts\[1\]\.name: "pi" is used twice/);
+    expect(users('[{name: pi, ssh_authorized_keys: ["ssh-ed25519 AAAA x\\nssh-rsa BBB evil"]}]')[0]).toMatch(/no line breaks/);
+    expect(users('[{name: pi, ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host"]}]')).toEqual([]);
   });
 
   it('reports YAML syntax errors with their position', () => {
