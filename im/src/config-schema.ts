@@ -12,13 +12,16 @@ export type FieldSpec =
 const int = (def: number, min = 1, max = 2 ** 31 - 1, hint?: string): FieldSpec => ({ kind: 'int', default: def, min, max, hint });
 const str = (def: string, hint = 'give a non-empty path or value'): FieldSpec => ({ kind: 'string', default: def, hint });
 
+/** A directory given as an absolute path (a service's working directory is /, so relative paths mislead). */
+const absPath = (def: string): FieldSpec => ({ kind: 'string', default: def, pattern: /^\//, hint: 'give an absolute path, e.g. ' + def });
+
 export const SCHEMA: Record<string, FieldSpec> = {
   listen: { kind: 'object', fields: {
     address: { kind: 'string', default: '0.0.0.0', check: (v) => isIP(v) !== 0, hint: 'give an IPv4 or IPv6 address to listen on, e.g. 0.0.0.0, :: or 127.0.0.1' },
     port: int(8080, 1, 65535, 'use a port number between 1 and 65535'),
   } },
-  data_dir: str('/var/lib/pibake-im'),
-  log_dir: str('/var/log/pibake-im'),
+  data_dir: absPath('/var/lib/pibake-im'),
+  log_dir: absPath('/var/log/pibake-im'),
   logging: { kind: 'object', fields: {
     level: { kind: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], hint: 'use one of error, warn, info, debug' },
   } },
@@ -27,8 +30,8 @@ export const SCHEMA: Record<string, FieldSpec> = {
   } },
   limits: { kind: 'object', fields: {
     max_connections: int(5000),
-    max_frame_bytes: int(65536),
-    max_message_bytes: int(4096),
+    max_frame_bytes: int(65536, 1024, 16 * 1024 * 1024, 'use bytes between 1024 (an auth frame must fit) and 16777216'),
+    max_message_bytes: int(4096, 1, 1024 * 1024, 'use bytes between 1 and 1048576 (and below max_frame_bytes)'),
     messages_per_second: int(50),
     message_burst: int(100),
     ping_interval_seconds: int(30),
@@ -44,7 +47,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
     open_registration: { kind: 'bool', default: false, hint: 'use true or false' },
   } },
   backup: { kind: 'object', fields: {
-    dir: str('/var/lib/pibake-im/backups'),
+    dir: absPath('/var/lib/pibake-im/backups'),
     retention: int(7, 1, 10000, 'use how many backups to keep, e.g. 7'),
   } },
   bootstrap_admin: { kind: 'object', optional: true, fields: {

@@ -19,6 +19,8 @@ export interface Session {
 
 export class Hub {
   private byUser = new Map<number, Set<Session>>();
+  /** Authenticated sessions, all users together. */
+  sessions = 0;
   maxBuffered: number;
   onPushed: (count: number) => void = () => {};
 
@@ -30,6 +32,7 @@ export class Hub {
     let set = this.byUser.get(uid);
     const first = !set;
     if (!set) { set = new Set(); this.byUser.set(uid, set); }
+    if (!set.has(s)) this.sessions++;
     set.add(s);
     return first;
   }
@@ -39,6 +42,7 @@ export class Hub {
     if (!s.user) return false;
     const set = this.byUser.get(s.user.id);
     if (!set || !set.delete(s)) return false;
+    this.sessions--;
     if (set.size === 0) { this.byUser.delete(s.user.id); return true; }
     return false;
   }

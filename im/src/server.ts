@@ -28,6 +28,8 @@ export interface RunningServer { http: Server; ctx: Ctx; port: number; close(): 
 const AUTH_GRACE_MS = 15000;
 /** Reading stops while more than this many full batches of writes are queued. */
 const PAUSE_AT_BATCHES = 4;
+/** Connections that have not authenticated yet: at most this share of max_connections (and at least 16). */
+const UNAUTHENTICATED_SHARE = 8;
 
 export async function startServer(config: Config, webDir: string): Promise<RunningServer> {
   const log = createLogger(config.logging.level);
@@ -48,6 +50,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   const sessions = new Set<Session>();
   // Backpressure: when more writes wait than a few batches hold (the CPU cannot keep up), stop reading from every
   // client until one batch is left, so an overload is held in the clients' TCP buffers, not in this process's memory.
+  const maxUnauthenticated = Math.max(16, Math.floor(config.limits.max_connections / UNAUTHENTICATED_SHARE));
   let readingPaused = false;
   function setReading(paused: boolean): void {
     readingPaused = paused;
@@ -105,6 +108,11 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
       sendError(ctx, s, 'too_many_connections', `the server has reached ${config.limits.max_connections} connections; try again later`);
       ws.close(1013, 'too many connections');
       return;
+    }
+    // sockets that have not sent auth yet hold only a share of the slots: when it is full, the oldest of them
+    // makes room (a real client authenticates within milliseconds; a silent one cannot keep the server full)
+    if (connections - hub.sessions >= maxUnauthenticated) {
+      for (const o of sessions) if (!o.user) { sendError(ctx, o, 'too_many_connections', 'too many connections waiting to authenticate'); o.ws.close(1013, 'auth too late'); break; }
     }
     connections++;
     sessions.add(s);

@@ -29,6 +29,8 @@ describe('config', () => {
     expect(err('listen:\n  address: 1.2.3.4\n  port: 70000\n')).toMatch(/^c\.yaml:3: listen\.port: .* — fix: /);
     expect(err('threading:\n  max_threads: 0\n')).toMatch(/^c\.yaml:2: threading\.max_threads: .*fix: /);
     expect(err('listen:\n  address: 999.1.1.1\n')).toMatch(/^c\.yaml:2: listen\.address: "999\.1\.1\.1" has the wrong format — fix: give an IPv4 or IPv6 address/);
+    expect(err('data_dir: var/lib/x\n')).toMatch(/^c\.yaml:1: data_dir: .* — fix: give an absolute path/);
+    expect(err('limits:\n  max_frame_bytes: 10\n')).toMatch(/^c\.yaml:2: limits\.max_frame_bytes: .*1024 \(an auth frame must fit\)/);
     for (const bad of ['localhost', '1::2::3', '::ffff:999.1.1.1']) expect(err(`listen:\n  address: "${bad}"\n`)).toMatch(/^c\.yaml:2: listen\.address: /);
     for (const ok of ['0.0.0.0', '::', '127.0.0.1', 'fe80::1', '::ffff:10.0.0.1']) expect(parseConfig(`listen:\n  address: "${ok}"\n`, 'c.yaml').listen.address).toBe(ok);
     expect(err('limits:\n  max_conections: 5\n')).toMatch(/^c\.yaml:2: limits\.max_conections: unknown key max_conections — fix: remove it or check its spelling \(known: max_connections, /);
