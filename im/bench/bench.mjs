@@ -1,6 +1,6 @@
 // Workload W1 (shared/anchors/im/README.md) over the pibake-im protocol: 200 clients = 100 pairs, offered-load ladder,
 // latency, RSS, CPU and disk per 1000 messages, loss/duplicates; plus idle RSS with 200/2000 clients and start-to-first-login.
-// usage (from im/): npm run bench -- [--loads 500,1000,...] [--duration 30] [--warmup 5] [--clients 200] [--idle 200,2000] [--skip-idle] [--out file]
+// usage (from im/): npm run bench -- [--loads 500,1000,...|none] [--duration 30] [--warmup 5] [--clients 200] [--idle 200,2000] [--skip-idle] [--out file]
 //   [--gen-procs N --gen-cpus 1,2] [--no-compile-cache] [--max-minutes 150]  --compare [--xmpp-loads 50,100,200,300] [--common L] [--compare-work DIR]: also Prosody + ejabberd (compare/).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, cpSync, rmSync, existsSync, appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -18,7 +18,8 @@ const IM = resolve(import.meta.dirname, '..');
 const opt = {};
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) if (argv[i].startsWith('--')) { const k = argv[i].slice(2); opt[k] = argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : '1'; }
-const LOADS = (opt.loads ?? '500,1000,2000,4000,8000,16000').split(',').map(Number);
+const LOADS = opt.loads === 'none' ? [] : (opt.loads ?? '500,1000,2000,4000,8000,16000').split(',').map(Number); // --loads none: only the idle figures
+if (LOADS.some((L) => !(L > 0))) { console.error(`bench: --loads takes offered loads in msgs/s, comma-separated (500,1000), or none; got ${opt.loads}`); process.exit(2); }
 const DURATION = Math.min(+(opt.duration ?? 30), 120);
 const WARMUP = Math.min(+(opt.warmup ?? 5), 30);
 const CLIENTS = Math.min(+(opt.clients ?? 200), 3000);
