@@ -333,6 +333,7 @@ done
 [ -n "$OUT" ] || die "--out is required" "e.g. --out /out/base.img"
 case $OUT in *.img) ;; *) die "--out must end in .img" "base.json is written next to it";; esac
 case $MIRROR in http://*|https://*|file:/*) ;; *) die "mirror '$MIRROR' is not a URL" "e.g. the URIs: value of /etc/apt/sources.list.d/debian.sources";; esac
+case $SECURITY_MIRROR in ''|http://*|https://*|file:/*) ;; *) die "security mirror '$SECURITY_MIRROR' is not a URL" "e.g. the URIs: value of the debian-security entry of the host's apt sources";; esac
 [[ $HOSTNAME_ =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] || die "invalid hostname '$HOSTNAME_'" "lowercase letters, digits and '-'"
 [[ $SUITE =~ ^[a-z]+$ ]] || die "invalid suite '$SUITE'" "e.g. trixie"
 if [ -z "$DISK_ID" ]; then

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../definition/load.ts';
 import type { BaseSpec } from '../definition/schema.ts';
-import { hostDebianMirror } from '../host/mirror.ts';
+import { hostDebianMirror, hostSecurityMirror } from '../host/mirror.ts';
 import { cacheDir, projectRoot } from '../paths.ts';
 import { startBuildContainer } from '../container/build-container.ts';
 import { fillCacheDir } from '../host/cache-entry.ts';
@@ -14,21 +14,28 @@ const scriptDir = path.join(projectRoot, 'builder', 'base');
 
 type BootstrapSpec = NonNullable<BaseSpec['bootstrap']>;
 
-export function bootstrapKey(spec: BootstrapSpec, mirror: string): string {
+/** The archives a bootstrap reads: the mirror and its security archive (if any), each from the definition or the host. */
+export function bootstrapMirrors(spec: BootstrapSpec): { mirror: string; security?: string } {
+  const mirror = spec.mirror ?? hostDebianMirror();
+  const security = spec.security_mirror === 'none' ? undefined : (spec.security_mirror ?? hostSecurityMirror(mirror));
+  return { mirror, security };
+}
+
+export function bootstrapKey(spec: BootstrapSpec, mirrors: { mirror: string; security?: string }): string {
   const h = createHash('sha256');
-  h.update(canonicalJson({ ...spec, mirror }));
+  h.update(canonicalJson({ ...spec, mirror: mirrors.mirror, security_mirror: mirrors.security ?? 'none' }));
   for (const f of ['bootstrap-debian.sh']) h.update(readFileSync(path.join(scriptDir, f)));
   return h.digest('hex');
 }
 
 /** Where a cached bootstrap base lives (for plan: no Docker, no root). */
 export function bootstrapCachePath(spec: BootstrapSpec): { dir: string; key: string } {
-  const key = bootstrapKey(spec, spec.mirror ?? hostDebianMirror());
+  const key = bootstrapKey(spec, bootstrapMirrors(spec));
   return { dir: cacheDir('base', `bootstrap-${key.slice(0, 16)}`), key };
 }
 
 export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promise<ResolvedBase> {
-  const mirror = spec.mirror ?? hostDebianMirror();
+  const { mirror, security } = bootstrapMirrors(spec);
   const { dir, key } = bootstrapCachePath(spec);
   const image = path.join(dir, 'base.img');
   if (existsSync(image) && existsSync(path.join(dir, 'base.json'))) {
@@ -47,6 +54,7 @@ export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promi
       { name: `pibake-bootstrap-${process.pid}-${Date.now()}`, debug: bc.reporter.debug },
     );
     const argv = ['/scripts/bootstrap-debian.sh', '--suite', spec.suite, '--mirror', mirror, '--out', '/out/base.img', '--work', '/out/work', '--hostname', spec.hostname];
+    if (security) argv.push('--security-mirror', security);
     if (spec.extra_packages.length) argv.push('--extra-packages', spec.extra_packages.join(' '));
     let pending = '';
     try {

@@ -17,6 +17,12 @@ export const bootstrapSchema = z
     mirror: httpUrl
       .optional()
       .describe("Debian archive URL; default: the first Debian URL of the build host's apt sources"),
+    security_mirror: z
+      .union([httpUrl, z.literal('none')])
+      .optional()
+      .describe(
+        "Debian security archive added as <suite>-security (as Pi OS has); default: the build host's debian-security source on the mirror's host, else the mirror URL with /debian made /debian-security; 'none' for no security updates",
+      ),
     hostname: hostname.default('raspberrypi').describe('Hostname of the base (Pi OS default: raspberrypi)'),
     extra_packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/, 'a Debian package name')).default([]).describe('Packages added to the base itself (cached with it)'),
   })

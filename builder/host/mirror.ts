@@ -59,6 +59,22 @@ function hostAptSources(): AptSource[] {
   return sources;
 }
 
+/** The security archive matching a main archive URL: the sources' debian-security entry on the same host, else the
+ * URL with its last `/debian` path component made `/debian-security` (Debian's own layout), else none. */
+export function pickSecurityMirror(sources: AptSource[], mirror: string): string | undefined {
+  const host = (u: string) => /^[a-z]+:\/\/([^/]+)/i.exec(u)?.[1];
+  const listed = sources.find((x) => /\/debian-security\/?$/.test(x.uri) && host(x.uri) === host(mirror));
+  if (listed) return listed.uri.replace(/\/$/, '');
+  return /\/debian\/?$/.test(mirror) ? mirror.replace(/\/debian\/?$/, '/debian-security') : undefined;
+}
+
+/** The security archive a bootstrap adds next to `mirror` ($PIBAKE_SECURITY_MIRROR first; "none" for none). */
+export function hostSecurityMirror(mirror: string): string | undefined {
+  const env = process.env.PIBAKE_SECURITY_MIRROR;
+  if (env) return env === 'none' ? undefined : env;
+  return pickSecurityMirror(hostAptSources(), mirror);
+}
+
 /** The host's Debian archive with its suite and keyring (the verify kit's private apt uses all three). */
 export function hostDebianSource(): DebianSource {
   const s = pickDebianSource(hostAptSources());

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAptSources, pickDebianSource } from '../../builder/host/mirror.ts';
+import { parseAptSources, pickDebianSource, pickSecurityMirror } from '../../builder/host/mirror.ts';
 import { hostExec } from '../../builder/host/exec.ts';
 import { fillCacheDir } from '../../builder/host/cache-entry.ts';
 import { CleanupStack, withCleanups } from '../../builder/cleanup.ts';
@@ -29,6 +29,12 @@ describe('host apt sources', () => {
   });
   it('no Debian archive: nothing picked', () => {
     expect(pickDebianSource(parseAptSources('deb https://repo.example/apt stable main\n'))).toBeUndefined();
+  });
+  it('security archive: the listed debian-security of the same host, else derived from the mirror, else none', () => {
+    const listed = parseAptSources('deb http://mirror.example/debian trixie main\ndeb http://sec.example/debian-security trixie-security main\ndeb http://mirror.example/debian-security/ trixie-security main\n');
+    expect(pickSecurityMirror(listed, 'http://mirror.example/debian')).toBe('http://mirror.example/debian-security');
+    expect(pickSecurityMirror([], 'http://other.example/pub/debian/')).toBe('http://other.example/pub/debian-security');
+    expect(pickSecurityMirror(listed, 'http://apt.example/mirror')).toBeUndefined();
   });
 });
 
