@@ -24,6 +24,7 @@ want dockerd docker.io
 want qemu-aarch64-static qemu-user-static
 want update-binfmts binfmt-support
 want qemu-system-aarch64 qemu-system-arm
+want qemu-img qemu-utils
 want debootstrap debootstrap
 want mcopy mtools
 want mkfs.vfat dosfstools

@@ -55,7 +55,7 @@ describe('boot of the base image', () => {
     });
     process.stderr.write(formatReport(report) + '\n');
     const rows = new Map(report.boots[0]!.checks.map((c) => [c.id, c]));
-    for (const id of ['boot.multi-user', 'boot.no-failed-units', 'timing.boot-to-multi-user', 'test.must-pass']) expect(rows.get(id)?.status, `${id}: ${rows.get(id)?.detail}`).toBe('pass');
+    for (const id of ['boot.multi-user', 'boot.no-failed-units', 'boot.rootfs-expanded', 'timing.boot-to-multi-user', 'test.must-pass']) expect(rows.get(id)?.status, `${id}: ${rows.get(id)?.detail}`).toBe('pass');
     expect(rows.get('test.must-fail')).toMatchObject({ status: 'fail', source: 'extra' });
     expect(rows.get('test.must-fail')!.detail).toMatch(/exit 1; swappiness \d+/);
     expect(report.ok).toBe(false);
@@ -84,6 +84,8 @@ describe('boot of a built image', () => {
     const failing = report.boots[0]!.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.detail}`);
     expect(failing).toEqual([]);
     expect(report.boots[0]!.checks.some((c) => c.source.startsWith('stage:'))).toBe(true);
+    // the disk is GROW_MIB larger than the image: the first boot must have grown the root partition into it
+    expect(report.boots[0]!.checks.find((c) => c.id === 'boot.rootfs-expanded')?.detail).toMatch(/ends 0 MiB before the end.*expand-rootfs: \/dev\/vda2 \d+ -> \d+ sectors/);
   });
 
   it('fails the server rows when the server is stopped before the host checks run', async () => {

@@ -1,7 +1,8 @@
 // One verify boot: build the initramfs, run qemu on a snapshot, collect guest results, run host checks, always stop qemu.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { hostExec } from '../host/exec.ts';
 import type { CleanupStack } from '../cleanup.ts';
 import { InterruptedError } from '../errors.ts';
 import { openImage, rootFileExists } from './image-file.ts';
@@ -11,7 +12,7 @@ import { buildInitramfs } from './initramfs.ts';
 import { guestCmdline } from './kernel-cmdline.ts';
 import { freePort, startQemu } from './qemu.ts';
 import { parseAnalyzeTime, parseGuestResults, type GuestEvent } from './guest-results.ts';
-import { bootChecks, IM_UNIT, imChecks } from './builtin-checks.ts';
+import { bootChecks, EXPAND_SCRIPT, expandCheck, IM_UNIT, imChecks } from './builtin-checks.ts';
 import { validateChecks, type SourcedCheck } from './collect-checks.ts';
 import type { BootReport, CheckResult } from './report.ts';
 
@@ -37,6 +38,17 @@ function describeHostError(e: unknown): string {
   const cause = e.cause as { code?: string; message?: string } | undefined;
   const extra = cause?.code ?? cause?.message;
   return extra && !e.message.includes(extra) ? `${e.message} (${extra})` : e.message;
+}
+
+/** How much larger than the image the guest's disk is, so the first-boot expansion has room to prove itself. */
+export const GROW_MIB = 1024;
+
+/** A qcow2 overlay GROW_MIB larger than the raw image, backed by it read-only (qemu's -snapshot sits on top). */
+async function grownDisk(raw: string, work: string): Promise<string> {
+  const overlay = join(work, 'disk.qcow2');
+  const bytes = (await stat(raw)).size + GROW_MIB * 1048576;
+  await hostExec(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', resolve(raw), overlay, String(bytes)], { hint: 'qemu-img comes with qemu-utils' });
+  return overlay;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +81,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const covered = (id: string): boolean => stageIds.some((s) => s.split('.').pop() === id.split('.').pop() || (id === 'im.unit-active' && /\.active$/.test(s) && s.startsWith('im')));
   const checks = validateChecks([
     ...bootChecks().map((c) => ({ ...c, source: 'builtin' })),
+    ...((await rootFileExists(img, EXPAND_SCRIPT)) ? [{ ...expandCheck(), source: 'builtin' }] : []),
     ...(withIm ? imChecks().filter((c) => !covered(c.id)).map((c) => ({ ...c, source: 'builtin' })) : []),
     ...o.stageChecks,
   ]);
@@ -86,8 +99,9 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const httpBase = `http://127.0.0.1:${port}`;
   const cmdline = guestCmdline(media.cmdlineTxt, `/dev/vda${img.root.number}`);
   stopIfAborted();
-  log(`booting ${o.role} under qemu (TCG, 2 vCPUs, 1 GiB); console: ${consoleLog}`);
-  const qemu = startQemu({ kernel: media.kernel, initrd, cmdline, image: img.path, modulesDisk: media.modulesDisk, consoleLog, resultsFile, hostPort: port, guestPort: o.imPort });
+  log(`booting ${o.role} under qemu (TCG, 2 vCPUs, 1 GiB RAM, disk ${GROW_MIB} MiB larger than the image); console: ${consoleLog}`);
+  const disk = await grownDisk(img.path, work);
+  const qemu = startQemu({ kernel: media.kernel, initrd, cmdline, image: disk, imageFormat: 'qcow2', modulesDisk: media.modulesDisk, consoleLog, resultsFile, hostPort: port, guestPort: o.imPort });
   cleanups.push('stop qemu', () => qemu.stop());
 
   let qemuExit: { code?: number; stderr: string } | undefined;

@@ -21,6 +21,26 @@ echo none`,
   ];
 }
 
+/** Where the pibake base's first-boot expansion lives; an image without it (a Pi OS base) expands its own way. */
+export const EXPAND_SCRIPT = '/usr/lib/pibake/expand-rootfs';
+
+/**
+ * First boot on a card larger than the image: the root partition reaches the end of the disk (verify grows the
+ * disk by GROW_MIB) and its ext4 fills the partition; the unit left its stamp so later boots skip it.
+ */
+export function expandCheck(): VerifyCheck {
+  return {
+    id: 'boot.rootfs-expanded',
+    title: 'first boot expanded the root partition and ext4 to the end of the disk',
+    guest: `name=$(basename "$(readlink -f "$(findmnt -no SOURCE /)")"); disk=$(lsblk -no PKNAME "/dev/$name" | head -n1)
+start=$(cat "/sys/class/block/$name/start"); size=$(cat "/sys/class/block/$name/size"); total=$(cat "/sys/class/block/$disk/size")
+gap=$((total - start - size)); fs=$(($(stat -f -c '%b*%S' /)))
+echo "$name ends $((gap / 2048)) MiB before the end of the $((total / 2048)) MiB disk; ext4 $((fs / 1048576)) MiB of a $((size / 2048)) MiB partition; $(journalctl -b -u pibake-expand-rootfs -o cat --no-pager 2>/dev/null | grep 'expand-rootfs:' | tail -n1)"
+[ -e /var/lib/pibake/rootfs-expanded ] || { echo "no stamp /var/lib/pibake/rootfs-expanded"; exit 1; }
+[ "$gap" -lt 16384 ] && [ "$fs" -gt $((size * 512 / 100 * 90)) ]`,
+  };
+}
+
 export function imChecks(unit = IM_UNIT): VerifyCheck[] {
   return [
     {

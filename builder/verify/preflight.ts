@@ -4,6 +4,7 @@ import { VerifyError } from './errors.ts';
 
 const TOOLS: [string, string][] = [
   ['qemu-system-aarch64', 'qemu-system-arm'],
+  ['qemu-img', 'qemu-utils'],
   ['mcopy', 'mtools'],
   ['debugfs', 'e2fsprogs'],
   ['mke2fs', 'e2fsprogs'],

@@ -1,4 +1,4 @@
-// Starts qemu-system-aarch64 (virt, TCG) on a -snapshot of the image with the console and the results port in files.
+// Starts qemu-system-aarch64 (virt, TCG) on a -snapshot of the disk with the console and the results port in files.
 import { createServer } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { VerifyError } from './errors.ts';
@@ -9,6 +9,8 @@ export interface QemuOptions {
   initrd: string;
   cmdline: string;
   image: string;
+  /** 'qcow2' for the grown overlay verify puts over the raw image (default raw) */
+  imageFormat?: 'raw' | 'qcow2';
   modulesDisk?: string;
   consoleLog: string;
   resultsFile: string;
@@ -25,7 +27,7 @@ export function qemuArgs(o: QemuOptions): string[] {
     '-display', 'none', '-monitor', 'none', '-no-reboot', '-snapshot',
     '-kernel', o.kernel, '-initrd', o.initrd, '-append', o.cmdline,
     '-chardev', `file,id=con0,path=${o.consoleLog}`, '-serial', 'chardev:con0',
-    '-drive', `file=${o.image},format=raw,if=none,id=disk0,cache=unsafe`, '-device', 'virtio-blk-pci,drive=disk0',
+    '-drive', `file=${o.image},format=${o.imageFormat ?? 'raw'},if=none,id=disk0,cache=unsafe`, '-device', 'virtio-blk-pci,drive=disk0',
     '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${o.guestPort ?? 8080}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', // no option ROM: no PXE boot, and no ipxe-qemu package needed
     '-device', 'virtio-serial-pci',
     '-chardev', `file,id=res0,path=${o.resultsFile}`, '-device', `virtserialport,chardev=res0,name=${PORT_NAME}`,
