@@ -34,13 +34,18 @@ export function bootstrapCachePath(spec: BootstrapSpec): { dir: string; key: str
   return { dir: cacheDir('base', `bootstrap-${key.slice(0, 16)}`), key };
 }
 
+/** base.json of a cached bootstrap, with the archives it was made from (the manifest's record of its sources). */
+function baseInfo(dir: string, mirror: string, security: string | undefined): Record<string, unknown> {
+  return { ...JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')), sources: { mirror, security_mirror: security ?? 'none' } };
+}
+
 export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promise<ResolvedBase> {
   const { mirror, security } = bootstrapMirrors(spec);
   const { dir, key } = bootstrapCachePath(spec);
   const image = path.join(dir, 'base.img');
   if (existsSync(image) && existsSync(path.join(dir, 'base.json'))) {
     bc.reporter.info(`base: cached bootstrap ${path.basename(dir)} (key ${key.slice(0, 12)})`);
-    return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')) };
+    return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: baseInfo(dir, mirror, security) };
   }
   bc.reporter.info(`base: no cached bootstrap for key ${key.slice(0, 12)} (suite, mirror, packages or script changed, or first build)`);
   await fillCacheDir(dir, `bootstrap Debian ${spec.suite} arm64 in the Raspberry Pi OS Lite layout`, bc.reporter, bc.cleanups, async (tmp) => {
@@ -72,5 +77,5 @@ export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promi
     }
     rmSync(path.join(tmp, 'work'), { recursive: true, force: true });
   });
-  return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')) };
+  return { image, digest: `bootstrap:${key}`, kind: 'bootstrap', info: baseInfo(dir, mirror, security) };
 }
