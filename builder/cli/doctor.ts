@@ -45,7 +45,7 @@ export async function doctorChecks(): Promise<Check[]> {
     fix: 'apt-get install -y qemu-user-static binfmt-support && (mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc) && update-binfmts --enable qemu-aarch64',
   });
   checks.push({ name: 'loop devices', ok: existsSync('/dev/loop-control'), detail: existsSync('/dev/loop-control') ? '/dev/loop-control present' : 'missing', fix: 'modprobe loop (on the host, once)' });
-  for (const [tool, pkg] of [['debootstrap', 'debootstrap'], ['sfdisk', 'fdisk'], ['debugfs', 'e2fsprogs'], ['mcopy', 'mtools'], ['qemu-system-aarch64', 'qemu-system-arm']] as const) {
+  for (const [tool, pkg] of [['debootstrap', 'debootstrap'], ['sfdisk', 'fdisk'], ['debugfs', 'e2fsprogs'], ['mcopy', 'mtools'], ['qemu-system-aarch64', 'qemu-system-arm'], ['qemu-img', 'qemu-utils']] as const) {
     const ok = has(tool);
     checks.push({ name: tool, ok, detail: ok ? 'found' : 'missing', fix: `apt-get install -y ${pkg}` });
   }
