@@ -5,6 +5,7 @@ import path from 'node:path';
 import { withCleanups } from './cleanup.ts';
 import { assertEngine } from './container/docker.ts';
 import { ensureBuilderImage } from './container/builder-image.ts';
+import { buildWorkPid, cacheTempPid, removeStaleDirs } from './host/stale-dirs.ts';
 import { removeOrphanContainers, startBuildContainer } from './container/build-container.ts';
 import { resolveBase } from './base/resolve.ts';
 import { ImageSession } from './image/session.ts';
@@ -41,13 +42,15 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     };
     await assertEngine();
     for (const name of await removeOrphanContainers()) r.warn(`removed ${name}, left by a pibake run that was killed`);
+    for (const name of removeStaleDirs(cacheDir('builds'), buildWorkPid)) r.warn(`removed work directory ${name}, left by a pibake run that was killed`);
+    for (const name of removeStaleDirs(cacheDir('base'), cacheTempPid)) r.warn(`removed unfinished base ${name}, left by a pibake run that was killed`);
     const builderImage = await ensureBuilderImage(r, cleanups);
     checkAbort();
     const base = await resolveBase(def.base, { reporter: r, cleanups, builderImage, definitionDir: loaded.dir, signal });
     checkAbort();
 
     mkdirSync(cacheDir('builds'), { recursive: true });
-    const work = mkdtempSync(path.join(cacheDir('builds'), `${def.name}-`));
+    const work = mkdtempSync(path.join(cacheDir('builds'), `${def.name}-${process.pid}-`)); // the pid lets a later run judge it
     cleanups.push(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
     const hostImage = path.join(work, 'work.img');
     const copy = r.step('working copy of the base');

@@ -50,13 +50,16 @@ export class CleanupStack {
   }
 }
 
+/** The signals that stop a run and release what it acquired. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'] as const;
+
 export interface CleanupLog {
   warn(msg: string): void;
   debug(msg: string): void;
 }
 
 /**
- * Runs fn with a fresh CleanupStack and always runs the stack afterwards. SIGINT/SIGTERM abort fn's signal and end
+ * Runs fn with a fresh CleanupStack and always runs the stack afterwards. STOP_SIGNALS abort fn's signal and end
  * the run at once as an InterruptedError (exit 130); the handlers stay until every cleanup ran, so a second Ctrl-C
  * cannot cut the cleanup short. `who` names the run in the warning ("the build", "verify").
  */
@@ -72,15 +75,14 @@ export async function withCleanups<T>(who: string, log: CleanupLog, fn: (cleanup
       reject(new InterruptedError(sig));
     };
   });
-  // 'on', not 'once': execa's exit hook re-raises a signal nobody else listens to
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // 'on', not 'once': execa's exit hook re-raises a signal nobody else listens to. SIGHUP: the terminal closed;
+  // SIGPIPE: the reader of our output went away (`pibake build | head`) — both end the run like Ctrl-C.
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
     return await Promise.race([fn(cleanups, abort.signal), interrupted]);
   } finally {
     const failures = await cleanups.runAll();
     for (const f of failures) log.warn(`cleanup failed: ${f}`);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   }
 }

@@ -19,6 +19,17 @@ async function ensureHostTools(): Promise<void> {
   if (r.status !== 0) throw new PibakeError('config', 'E_HOST', 'this machine lacks what the command needs (see above)', 'run the commands above, then `pibake doctor`');
 }
 
+// A reader that went away (`pibake build 2>&1 | head`): writes fail with EPIPE, which must not kill the process
+// before its cleanups ran; the SIGPIPE that comes with it stops a build or verify like Ctrl-C (withCleanups).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+// A listener for good: when withCleanups drops its own, SIGPIPE would fall back to the default action (terminate),
+// and the final error line would kill the process on the closed pipe.
+process.on('SIGPIPE', () => {});
+
 async function run(fn: () => Promise<number | void>): Promise<never> {
   try {
     const code = await fn();

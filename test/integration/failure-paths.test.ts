@@ -1,4 +1,4 @@
-// A stage that fails, a bad services.enable and a build interrupted with SIGINT: non-zero exit, one line, nothing left behind.
+// A stage that fails, a bad services.enable, a build interrupted (SIGINT, SIGHUP, its output's reader gone): non-zero exit, one line, nothing left behind.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -7,13 +7,19 @@ import { leftovers } from '../support/leaks.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-function runBuild(def: string, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; stderr: string; pid: number }> {
+type Interrupt = 'SIGINT' | 'SIGHUP' | 'close-pipe';
+
+function runBuild(def: string, onStderr?: (text: string, kill: (how?: Interrupt) => void) => void): Promise<{ code: number | null; stderr: string; pid: number }> {
   return new Promise((resolve) => {
     const p = spawn(path.join(root, 'pibake'), ['build', def], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    const kill = (how: Interrupt = 'SIGINT') => {
+      if (how !== 'close-pipe') p.kill(how);
+      else (p.stdout.destroy(), p.stderr.destroy()); // like `pibake build 2>&1 | head` once head has its lines
+    };
     p.stderr.on('data', (d) => {
       stderr += d;
-      onStderr?.(stderr, () => p.kill('SIGINT'));
+      onStderr?.(stderr, kill);
     });
     p.on('exit', (code) => resolve({ code, stderr, pid: p.pid! }));
   });
@@ -57,6 +63,33 @@ describe('failure paths', () => {
     expect(code).toBe(130);
     expect(errorLines(stderr)).toEqual(['pibake: interrupted by SIGINT; everything acquired was released']);
     expect(stderr).not.toMatch(/cleanup failed/); // the stage's processes in the chroot are stopped before the unmount
+    expect(leftovers({ pid, name: 'interrupt', outDir: path.join(root, 'out/test-interrupt') })).toEqual([]);
+  });
+
+  it('the terminal closes (SIGHUP) in the middle of a stage: exit 130, one line, nothing left behind', async () => {
+    let sent = false;
+    const { code, stderr, pid } = await runBuild('test/fixtures/interrupt.yaml', (text, kill) => {
+      if (!sent && text.includes('▶ stage packages')) {
+        sent = true;
+        setTimeout(() => kill('SIGHUP'), 1500);
+      }
+    });
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
+    expect(errorLines(stderr)).toEqual(['pibake: interrupted by SIGHUP; everything acquired was released']);
+    expect(leftovers({ pid, name: 'interrupt', outDir: path.join(root, 'out/test-interrupt') })).toEqual([]);
+  });
+
+  it('the reader of its output goes away (`| head`): the build stops as if interrupted and leaves nothing behind', async () => {
+    let sent = false;
+    const { code, pid } = await runBuild('test/fixtures/interrupt.yaml', (text, kill) => {
+      if (!sent && text.includes('▶ stage packages')) {
+        sent = true;
+        kill('close-pipe'); // the next progress line meets a closed pipe
+      }
+    });
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
     expect(leftovers({ pid, name: 'interrupt', outDir: path.join(root, 'out/test-interrupt') })).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ export function leftovers(build: { pid: number; name: string; outDir?: string })
   const mounts = execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').filter(mine);
   if (mounts.length) found.push(`mounts: ${mounts.join('; ')}`);
   const builds = cacheDir('builds');
-  const dirs = existsSync(builds) ? readdirSync(builds).filter((d) => d.startsWith(`${build.name}-`)) : [];
+  const dirs = existsSync(builds) ? readdirSync(builds).filter((d) => d.startsWith(`${build.name}-${build.pid}-`)) : [];
   if (dirs.length) found.push(`build dirs: ${dirs.join(', ')}`);
   const base = cacheDir('base');
   const temps = existsSync(base) ? readdirSync(base).filter((d) => d.endsWith(`.tmp-${build.pid}`)) : [];

@@ -8,6 +8,7 @@ import { parseAptSources, pickDebianSource, pickSecurityMirror } from '../../bui
 import { hostExec } from '../../builder/host/exec.ts';
 import { fillCacheDir } from '../../builder/host/cache-entry.ts';
 import { CleanupStack, withCleanups } from '../../builder/cleanup.ts';
+import { buildWorkPid, cacheTempPid, removeStaleDirs } from '../../builder/host/stale-dirs.ts';
 
 const quiet = { step: () => ({ done: () => 0, fail: () => {} }) };
 
@@ -100,5 +101,18 @@ describe('withCleanups', () => {
     });
     expect([v, ran]).toEqual([42, ['x']]);
     expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(before);
+  });
+});
+
+describe('stale work directories', () => {
+  it("removes only the directories of runs that are gone: not live ones, not other names", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-stale-'));
+    const gone = spawnSync('true').pid!; // exited: its pid names a run that is gone
+    const live = process.ppid;
+    for (const n of [`im-server-${gone}-AbC123`, `im-server-${live}-XyZ789`, 'im-server-AbC123', `base.tmp-${gone}`, `bootstrap-1.tmp-${live}`]) writeFileSync(path.join(dir, n), '');
+    expect(removeStaleDirs(dir, buildWorkPid)).toEqual([`im-server-${gone}-AbC123`]);
+    expect(removeStaleDirs(dir, cacheTempPid)).toEqual([`base.tmp-${gone}`]);
+    expect(readdirSync(dir).sort()).toEqual([`bootstrap-1.tmp-${live}`, 'im-server-AbC123', `im-server-${live}-XyZ789`].sort());
+    expect(removeStaleDirs(path.join(dir, 'missing'), buildWorkPid)).toEqual([]);
   });
 });
