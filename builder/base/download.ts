@@ -1,10 +1,11 @@
 // Downloads a base image with progress and resume (HTTP Range), checks its sha256, caches it by digest.
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { PibakeError } from '../errors.ts';
 import { sha256File } from '../host/hash.ts';
+import { httpGet } from '../host/http-get.ts';
 import { cacheDir } from '../paths.ts';
 import type { Reporter } from '../reporter.ts';
 
@@ -40,23 +41,29 @@ export async function download(url: string, sha256: string, reporter: Reporter, 
   const part = `${final}.part`;
   for (let attempt = 1; ; attempt++) {
     const have = existsSync(part) ? statSync(part).size : 0;
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(url, { headers: have ? { Range: `bytes=${have}-` } : {}, signal });
+      res = await httpGet(url, have ? { Range: `bytes=${have}-` } : {}, signal);
     } catch (e: any) {
       if (attempt < 4 && !signal?.aborted) continue;
-      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: ${e.cause?.code ?? e.message}`, 'check the URL and the network; a rerun resumes where it stopped');
+      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: ${e.code ?? e.message}`, 'check the URL and the network; a rerun resumes where it stopped');
     }
-    if (res.status === 416 && have) break; // already complete
-    if (!res.ok || !res.body)
-      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: HTTP ${res.status}`, 'check the URL in base.url');
-    const resumed = res.status === 206 && have > 0;
+    const status = res.statusCode ?? 0;
+    if (status === 416 && have) {
+      res.resume();
+      break; // already complete
+    }
+    if (status < 200 || status > 299) {
+      res.resume();
+      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: HTTP ${status}`, 'check the URL in base.url');
+    }
+    const resumed = status === 206 && have > 0;
     if (have && !resumed) unlinkSync(part);
     const start = resumed ? have : 0;
-    const total = Number(res.headers.get('content-length') ?? 0) + start || undefined;
+    const total = Number(res.headers['content-length'] ?? 0) + start || undefined;
     if (resumed) reporter.info(`base: resuming download at ${(start / 1048576).toFixed(1)} MiB`);
     let done = start;
-    const body = Readable.fromWeb(res.body as any);
+    const body = res;
     body.on('data', (c: Buffer) => {
       done += c.length;
       reporter.progress('download', done, total);

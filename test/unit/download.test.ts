@@ -1,8 +1,9 @@
-// Downloads against a real local HTTP server: progress, resume with Range after a broken connection, digest check.
+// Downloads against real local HTTP servers: resume with Range after a broken connection, redirects, an HTTP/1.0 server, digest check.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ import { createReporter } from '../../builder/reporter.ts';
 import { PibakeError } from '../../builder/errors.ts';
 
 const body = randomBytes(3 << 20);
+const moved = randomBytes(1 << 20); // served at /second.img, reached through a redirect from /moved
+const movedDigest = createHash('sha256').update(moved).digest('hex');
 const digest = createHash('sha256').update(body).digest('hex');
 const ranges: string[] = [];
 let breakFirst = true;
@@ -20,6 +23,8 @@ let base: string;
 beforeAll(async () => {
   process.env.PIBAKE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pibake-cache-'));
   server = http.createServer((req, res) => {
+    if (req.url === '/moved') return void res.writeHead(302, { location: '/second.img' }).end();
+    if (req.url === '/second.img') return void res.writeHead(200, { 'content-length': moved.length }).end(moved);
     const range = req.headers.range;
     ranges.push(range ?? 'none');
     const start = range ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0;
@@ -50,6 +55,33 @@ describe('download', () => {
     const n = ranges.length;
     await download(`${base}/raspios.img.xz`, digest, createReporter({ quiet: true }));
     expect(ranges.length).toBe(n);
+  });
+
+  it('follows a redirect to the file (download sites send you to a mirror)', async () => {
+    const file = await download(`${base}/moved`, movedDigest, createReporter({ quiet: true }));
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(movedDigest);
+  });
+
+  it("an HTTP/1.0 server that closes the connection after the body (python's http.server): the whole file, every time", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-http10-'));
+    const files = [0, 1, 2].map((i) => {
+      const data = randomBytes((4 << 20) + i);
+      writeFileSync(path.join(dir, `f${i}.img`), data);
+      return { name: `f${i}.img`, digest: createHash('sha256').update(data).digest('hex') };
+    });
+    const py = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        py.stdout.on('data', (d) => { const m = /port (\d+)/.exec(String(d)); if (m) resolve(Number(m[1])); });
+        py.on('exit', () => reject(new Error('python3 -m http.server exited')));
+      });
+      for (const f of files) {
+        const got = await download(`http://127.0.0.1:${port}/${f.name}`, f.digest, createReporter({ quiet: true }));
+        expect(createHash('sha256').update(readFileSync(got)).digest('hex')).toBe(f.digest);
+      }
+    } finally {
+      py.kill();
+    }
   });
 
   it('rejects a wrong digest with a config error and keeps no partial file', async () => {
