@@ -88,6 +88,9 @@ async function run(argv: string[]): Promise<number> {
 
   const db = openDatabase(config.data_dir);
   const store = new Store(db);
+  // writes of several statements: one short BEGIN IMMEDIATE transaction each (waits for the server's batch, never
+  // holds the write lock across a password hash or other slow work)
+  const tx = <T>(f: () => T): T => db.transaction(f).immediate();
   try {
     switch (`${cmd} ${sub ?? ''}`.trim()) {
       case 'users list':
@@ -111,7 +114,8 @@ async function run(argv: string[]): Promise<number> {
         need(rest, 1, 'NAME');
         const u = store.userByName(rest[0]);
         if (!u) throw new UsageError(`no user ${rest[0]}`);
-        store.setPassword(u.id, await hashPassword(readPassword()));
+        const hash = await hashPassword(readPassword());
+        tx(() => store.setPassword(u.id, hash));
         record('user_passwd', { user: u.name });
         console.log(`password of ${u.name} changed; their sessions must log in again`);
         return 0;
@@ -148,7 +152,7 @@ async function run(argv: string[]): Promise<number> {
         const bad = groupNameProblem(rest[0]);
         if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[0])}`);
         const ids = rest.slice(1).map((n) => { const u = store.userByName(n); if (!u) throw new UsageError(`no user ${n}`); return u.id; });
-        const g = store.createGroup(rest[0], ids);
+        const g = tx(() => store.createGroup(rest[0], ids));
         record('group_create', { group: rest[0] });
         console.log(`created group ${g.id} ${rest[0]}`);
         return 0;
@@ -164,7 +168,7 @@ async function run(argv: string[]): Promise<number> {
           if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[1])}`);
           store.renameGroup(g.id, rest[1]);
         }
-        else if (sub === 'delete') store.deleteConv(g.id);
+        else if (sub === 'delete') tx(() => store.deleteConv(g.id));
         else {
           const u = store.userByName(rest[1]);
           if (!u) throw new UsageError(`no user ${rest[1]}`);

@@ -1,6 +1,7 @@
 // Group commit: operations queued while the previous commit is being synced (and within the commit window) run in
 // ONE transaction; its WAL is then fdatasync'ed on libuv's threadpool, so the event loop never waits for the disk,
-// and every operation's promise settles only after that sync has returned.
+// and every operation's promise settles only after that sync has returned. A batch whose BEGIN IMMEDIATE finds the
+// write lock held by another process (the admin CLI) is retried a few milliseconds later, never failed at once.
 import type Database from 'better-sqlite3';
 
 interface Pending<T> { op: () => T; savepoint: boolean; early: boolean; resolve: (v: T) => void; reject: (e: unknown) => void }
@@ -19,7 +20,14 @@ export interface BatcherOptions {
   onRollback?: () => void;
   /** The disk could not be synced: committed data may not be on disk, so the process must not go on. */
   onSyncFailure?: (err: unknown) => void;
+  /** Another connection held the write lock at BEGIN: the batch (nothing of it ran) is retried after a short delay. */
+  onBusy?: () => void;
+  /** A batch that cannot get the write lock for this long fails (its operations reject with SQLITE_BUSY). */
+  busyGiveUpMs?: number;
 }
+
+/** Delays between attempts to begin a batch while another process holds the write lock (then 100 ms each). */
+const BUSY_RETRY_MS = [2, 5, 10, 20, 50, 100];
 
 export class CommitBatcher {
   private queue: Pending<any>[] = [];
@@ -27,6 +35,9 @@ export class CommitBatcher {
   private busy = false;
   private lastStart = 0;
   private closed = false;
+  /** When the batch now waiting for the write lock first found it held, or 0. */
+  private busySince = 0;
+  private busyTries = 0;
   private idleWaiters: (() => void)[] = [];
   private db: Database.Database;
   private o: Required<BatcherOptions>;
@@ -34,7 +45,7 @@ export class CommitBatcher {
   constructor(db: Database.Database, opts: BatcherOptions) {
     this.db = db;
     this.o = {
-      onBatch: () => {}, onDurable: () => {}, onRollback: () => {},
+      onBatch: () => {}, onDurable: () => {}, onRollback: () => {}, onBusy: () => {}, busyGiveUpMs: 30000,
       onSyncFailure: (err) => { throw err; },
       ...opts,
     };
@@ -83,6 +94,8 @@ export class CommitBatcher {
     const started = process.hrtime.bigint();
     const batch = this.queue.splice(0, this.o.maxBatch);
     const results = this.commit(batch);
+    if (results === 'busy') return this.retryLater(batch);
+    this.busySince = 0; this.busyTries = 0;
     if (!results) return this.idle();
     const sqlSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const settle = (p: Pending<any>, i: number) => (results[i].ok ? p.resolve(results[i].value) : p.reject(results[i].value));
@@ -98,10 +111,33 @@ export class CommitBatcher {
     });
   }
 
-  private commit(batch: Pending<any>[]): { ok: boolean; value: unknown }[] | null {
+  /** The write lock was taken by another process: put the batch back in front and try again shortly. */
+  private retryLater(batch: Pending<any>[]): void {
+    const now = Date.now();
+    if (!this.busySince) this.busySince = now;
+    this.o.onBusy();
+    if (now - this.busySince >= this.o.busyGiveUpMs) {
+      const err = Object.assign(new Error(`database is locked by another process for over ${this.o.busyGiveUpMs} ms`), { code: 'SQLITE_BUSY' });
+      this.busySince = 0; this.busyTries = 0;
+      for (const p of batch) p.reject(err);
+      return this.idle();
+    }
+    this.queue.unshift(...batch);
+    this.busy = false;
+    const wait = BUSY_RETRY_MS[Math.min(this.busyTries++, BUSY_RETRY_MS.length - 1)];
+    this.timer = setTimeout(() => { this.timer = null; this.cycle(); }, wait);
+  }
+
+  /**
+   * Runs the batch in one BEGIN IMMEDIATE transaction (the write lock is taken before any op runs, so a busy lock
+   * is reported at BEGIN, where retrying is safe, never half-way through the ops). 'busy': nothing ran.
+   */
+  private commit(batch: Pending<any>[]): { ok: boolean; value: unknown }[] | null | 'busy' {
     const results: { ok: boolean; value: unknown }[] = [];
+    let began = false;
     try {
       this.db.transaction(() => {
+        began = true;
         for (const p of batch) {
           try {
             results.push({ ok: true, value: p.savepoint ? this.db.transaction(p.op)() : p.op() });
@@ -109,9 +145,10 @@ export class CommitBatcher {
             results.push({ ok: false, value: err });
           }
         }
-      })();
+      }).immediate();
       return results;
-    } catch (err) {
+    } catch (err: any) {
+      if (!began && typeof err?.code === 'string' && err.code.startsWith('SQLITE_BUSY')) return 'busy';
       this.o.onRollback();
       for (const p of batch) p.reject(err);
       return null;

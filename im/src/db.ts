@@ -5,6 +5,14 @@ import { join } from 'node:path';
 import { migrate } from './migrations.ts';
 import { makeDirs } from './make-dirs.ts';
 
+/** How long the admin CLI and tools wait for another process's write lock (they may block: nothing else runs). */
+export const TOOL_BUSY_TIMEOUT_MS = 10000;
+/**
+ * The server's wait for a lock once it has started (synchronous, on the event loop, so short): a batch that still
+ * finds the write lock taken is retried asynchronously by the commit batcher instead.
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 20;
+
 export function dbPath(dataDir: string): string {
   return join(dataDir, 'pibake-im.db');
 }
@@ -16,7 +24,7 @@ export function dbPath(dataDir: string): string {
  */
 export function openDatabase(dataDir: string, opts: { serverSyncsWal?: boolean } = {}): Database.Database {
   makeDirs(dataDir);
-  const db = new Database(dbPath(dataDir), { timeout: 10000 });
+  const db = new Database(dbPath(dataDir), { timeout: TOOL_BUSY_TIMEOUT_MS });
   // small pages: a commit rewrites every page it touches; 1 KiB keeps that small (new databases only)
   db.pragma('page_size = 1024');
   db.pragma('journal_mode = WAL');

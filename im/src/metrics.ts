@@ -25,6 +25,7 @@ export function createMetrics() {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
   });
   const readPauses = new client.Counter({ name: 'im_read_pauses_total', help: 'Times the server stopped reading from clients because writes queued faster than it could commit them (overload)', registers: [registry] });
+  const commitBusy = new client.Counter({ name: 'im_commit_busy_total', help: 'Batch starts that found the write lock held by another process (the admin CLI) and were retried', registers: [registry] });
   const connections = new client.Gauge({ name: 'im_connections', help: 'Open WebSocket connections', registers: [registry] });
   const online = new client.Gauge({ name: 'im_users_online', help: 'Users with at least one session', registers: [registry] });
   const errors = new client.Counter({ name: 'im_error_frames_total', help: 'Error frames sent, by code', labelNames: ['code'], registers: [registry] });
@@ -36,7 +37,7 @@ export function createMetrics() {
     name: 'im_disk_write_bytes', help: 'Bytes this process caused to be written to storage (/proc/self/io write_bytes)', registers: [registry],
     collect() { this.set(diskWriteBytes()); },
   });
-  return { registry, received, delivered, e2e, commit, commitSql, batchSize, readPauses, connections, online, errors };
+  return { registry, received, delivered, e2e, commit, commitSql, batchSize, readPauses, commitBusy, connections, online, errors };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

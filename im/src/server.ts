@@ -5,7 +5,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
-import { openDatabase, dbPath } from './db.ts';
+import { openDatabase, dbPath, SERVER_BUSY_TIMEOUT_MS } from './db.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { makeDirs } from './make-dirs.ts';
 import { serverRunning } from './backup.ts';
@@ -67,6 +67,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     },
     onDurable: () => store.messages.markDurable(),
     onRollback: () => store.messages.rollback(),
+    onBusy: () => metrics.commitBusy.inc(),
     onSyncFailure: (err: any) => {
       // after a failed fsync the kernel may have dropped the dirty pages: nothing committed since is trustworthy
       log.error('fdatasync of the WAL failed; exiting so that nothing unsynced is acknowledged', { error: String(err?.message ?? err) });
@@ -87,6 +88,8 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     access.record('bootstrap_admin', { user: config.bootstrap_admin.name });
   }
   store.purgeExpiredTokens();
+  // startup (migration, bootstrap admin) may wait for an admin CLI's write; from here on the event loop must not
+  db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
 
   const http = createServer(httpHandler(ctx, webDir));
   http.keepAliveTimeout = 65000; // longer than clients' idle reuse, so a reused socket is never closed under them

@@ -1,5 +1,6 @@
 // Group commit on a real SQLite file: one transaction per batch, durable results settle only after the sync,
-// runVisible results right after the commit, a throwing op undoes only its own writes.
+// runVisible results right after the commit, a throwing op undoes only its own writes, a write lock held by another
+// connection delays a batch instead of failing it.
 import { describe, it, expect, afterEach } from 'vitest';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,5 +75,47 @@ describe('CommitBatcher', () => {
     expect(db.prepare('SELECT v FROM t ORDER BY v').pluck().all()).toEqual([0, 1, 3]);
     expect(count()).toBe(3);
     await batcher.close();
+  });
+
+  it('waits for a write lock another connection holds (retrying, without blocking), then commits every op', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pibake-im-batcher-'));
+    const db = new Database(join(dir, 't.db'), { timeout: 0 });
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+    const other = new Database(join(dir, 't.db'), { timeout: 0 });
+    let busy = 0;
+    const batcher = new CommitBatcher(db, { windowMs: 0, maxBatch: 100, sync: async () => {}, onBusy: () => busy++ });
+    db.prepare('SELECT count(*) FROM t').get(); // a read first: a deferred BEGIN would then fail on a stale snapshot
+    other.exec('BEGIN IMMEDIATE; INSERT INTO t VALUES (100)');
+    const settled: number[] = [];
+    const ops = [1, 2, 3].map((v) => batcher.run(() => { db.prepare('SELECT max(v) FROM t').get(); db.prepare('INSERT INTO t VALUES (?)').run(v); return v; }).then((r) => settled.push(r)));
+    const visible = batcher.runVisible(() => db.prepare('INSERT INTO t VALUES (4)').run());
+    const loopFree = await new Promise<number>((r) => { const t0 = Date.now(); setTimeout(() => r(Date.now() - t0), 10); });
+    expect(loopFree).toBeLessThan(50); // the event loop runs while the batch waits
+    await new Promise((r) => setTimeout(r, 150));
+    expect(settled).toEqual([]);
+    expect(busy).toBeGreaterThan(1);
+    other.exec('COMMIT');
+    await Promise.all([...ops, visible]);
+    expect(settled).toEqual([1, 2, 3]);
+    expect(db.prepare('SELECT v FROM t ORDER BY v').pluck().all()).toEqual([1, 2, 3, 4, 100]);
+    await batcher.close();
+    other.close(); db.close();
+  });
+
+  it('fails a batch that cannot get the write lock within busyGiveUpMs, and goes on afterwards', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pibake-im-batcher-'));
+    const db = new Database(join(dir, 't.db'), { timeout: 0 });
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+    const other = new Database(join(dir, 't.db'), { timeout: 0 });
+    const batcher = new CommitBatcher(db, { windowMs: 0, maxBatch: 100, sync: async () => {}, busyGiveUpMs: 60 });
+    other.exec('BEGIN IMMEDIATE');
+    await expect(batcher.run(() => db.prepare('INSERT INTO t VALUES (1)').run())).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    other.exec('COMMIT');
+    await batcher.run(() => db.prepare('INSERT INTO t VALUES (2)').run());
+    expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual([2]);
+    await batcher.close();
+    other.close(); db.close();
   });
 });
