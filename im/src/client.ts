@@ -75,7 +75,8 @@ export class ImConnection {
     opts.setup?.(conn);
     const ok = await conn.request({ type: 'auth', token, ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}) });
     conn.user = ok.user;
-    if (opts.cursor === undefined) conn.cursor = ok.cursor;
+    // no frame is dispatched before this continuation; the server clamps a cursor past its newest message to it
+    if (opts.cursor === undefined || ok.cursor < conn.cursor) conn.cursor = ok.cursor;
     return conn;
   }
 

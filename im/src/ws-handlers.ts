@@ -121,7 +121,9 @@ async function authenticate(ctx: Ctx, s: Session, f: any): Promise<void> {
   ctx.access.record('connect', { user: user.name, ip: s.ip });
   const cursor = ctx.store.messages.durableId;
   reply(ctx, s, f.ref, { type: 'auth_ok', user: user.name, is_admin: user.is_admin === 1, cursor });
-  if (typeof f.cursor === 'number') runSync(ctx, s, f.cursor);
+  // a cursor past the newest message (the database was restored from an older backup, or a client bug) is clamped:
+  // echoed back, a client storing it would skip the next messages
+  if (typeof f.cursor === 'number') runSync(ctx, s, Math.min(f.cursor, cursor));
   else s.live = true;
   if (cameOnline) announcePresence(ctx, user, true);
 }

@@ -129,4 +129,22 @@ describe('messaging', () => {
     const seqs = mine.map((m) => m.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   }, 60000);
+
+  it('a reconnect cursor past the newest message is clamped to it, so the next messages are not skipped', async () => {
+    const alice = await connect('alice');
+    const conv = await alice.direct('bob');
+    const last = await alice.send(conv.conv, 'before', 'clamp-1');
+    const { token } = await login(srv.url, 'bob', 'pw');
+    const frames: any[] = [];
+    const bob = await ImConnection.connect(srv.wsUrl, token, { cursor: 99999, setup: (c) => c.on('*', (f) => frames.push(f)) });
+    conns.push(bob);
+    await waitFor(() => frames.some((f) => f.type === 'synced'), 5000, 'synced');
+    expect(frames.find((f) => f.type === 'auth_ok').cursor).toBe(last.mid);
+    expect(frames.filter((f) => f.type === 'sync').map((f) => [f.cursor, f.messages.length])).toEqual([[last.mid, 0]]);
+    expect(frames.find((f) => f.type === 'synced').cursor).toBe(last.mid);
+    expect(bob.cursor).toBe(last.mid);
+    const next = await alice.send(conv.conv, 'after', 'clamp-2');
+    await waitFor(() => frames.some((f) => f.type === 'msg' && f.mid === next.mid), 5000, 'the next message pushed');
+    expect(bob.cursor).toBe(next.mid);
+  });
 });
