@@ -7,6 +7,13 @@ export const IM_USER = 'pibake-im';
 export const IM_CONFIG = '/etc/pibake-im/config.yaml';
 export const IM_UNIT = 'pibake-im.service';
 
+/** scrypt$N$r$p$salt$key with parameters the server can compute (out-of-range ones make every login fail with 500). */
+function scryptParamsUsable(hash: string): boolean {
+  const [, n, r, p, , key] = hash.split('$').map((x, i) => (i >= 1 && i <= 3 ? Number(x) : x)) as [string, number, number, number, string, string];
+  const keyBytes = Buffer.from(key, 'base64').length;
+  return Number.isInteger(Math.log2(n)) && n >= 1024 && n <= 1 << 20 && r >= 1 && r <= 32 && p >= 1 && p <= 16 && keyBytes >= 16 && keyBytes <= 64;
+}
+
 export default defineStage({
   name: 'im-server',
   description: 'The pibake-im chat server, compiled, on its pinned Node 24 runtime, as a hardened systemd service',
@@ -24,10 +31,12 @@ export default defineStage({
     backup_keep: z.number().int().min(1).max(365).default(7).describe('How many nightly backups are kept'),
     admin: z
       .strictObject({
-        name: z.string().regex(/^[a-z0-9_.-]{2,32}$/, 'a user name (2–32 of a-z 0-9 _ . -)'),
+        // the server's own rule for user names (im/src/store.ts): an option-like or hidden-file-like name fails its start
+        name: z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,31}$/, 'a user name: 1–32 of a-z 0-9 _ . -, not starting with - or .'),
         password_hash: z
           .string()
-          .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'the output of `pibake-im-admin hash-password` (scrypt$N$r$p$salt$hash), never a clear password'),
+          .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'the output of `pibake-im-admin hash-password` (scrypt$N$r$p$salt$hash), never a clear password')
+          .refine(scryptParamsUsable, 'scrypt parameters the server can compute: N a power of two from 1024 to 1048576, r 1–32, p 1–16, a 16–64 byte key (make it with `pibake-im-admin hash-password`)'),
       })
       .optional()
       .describe('First admin account, created at first start; the password is given only as a hash'),

@@ -21,10 +21,10 @@ export default defineStage({
     {
       id: 'journald.storage',
       title: `journald Storage=${cfg.storage} in effect`,
-      guest:
-        cfg.storage === 'volatile'
-          ? `ls /run/log/journal >/dev/null 2>&1 && echo "runtime journal in /run/log/journal" && ! ls /var/log/journal/*/*.journal >/dev/null 2>&1`
-          : `journalctl --disk-usage`,
+      // which journal journald actually writes: the active system.journal under /run (RAM) or /var (the card)
+      guest: `run=$(ls /run/log/journal/*/system.journal 2>/dev/null | head -n1); var=$(ls /var/log/journal/*/system.journal 2>/dev/null | head -n1)
+echo "active journal: \${var:-\${run:-none}}"
+${cfg.storage === 'volatile' ? '[ -n "$run" ] && [ -z "$var" ]' : cfg.storage === 'persistent' ? '[ -n "$var" ]' : '[ -n "$var$run" ]'}`,
     },
   ],
 });

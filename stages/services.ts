@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
 import { PibakeError } from '../builder/errors.ts';
 import { unitFileName } from '../builder/image/unit-file.ts';
+import { disjointLists } from './disjoint-lists.ts';
 
 const unit = z.string().regex(/^[A-Za-z0-9@:._\\-]+\.(service|socket|timer|path|target|mount)$/, 'a unit name with its suffix, e.g. bluetooth.service');
 
@@ -13,7 +14,7 @@ export default defineStage({
     disable: z.array(unit).default([]).describe('Units disabled (not started at boot); an absent unit is reported and skipped'),
     mask: z.array(unit).default([]).describe('Units masked (cannot be started at all, not even as a dependency)'),
     enable: z.array(unit).default([]).describe('Units enabled'),
-  }),
+  }).superRefine(disjointLists(['enable', 'disable', 'mask'], 'a unit is enabled, disabled or masked, only one of them')),
   async apply(ctx, cfg) {
     // Enabling is a promise the image must keep: a missing unit stops the build before any change (a typo would
     // otherwise ship silently). Disable and mask stay lenient: Pi OS variants differ in which units they carry.

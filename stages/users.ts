@@ -1,6 +1,7 @@
 // Stage users: login accounts (password hash and/or ssh keys) and the ssh server's policy; Pi OS ships with neither.
 import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
+import { PibakeError } from '../builder/errors.ts';
 import { uniqueNamesAs } from './unique-names.ts';
 
 const user = z.strictObject({
@@ -32,6 +33,13 @@ export default defineStage({
   }),
   async apply(ctx, cfg) {
     const passwd = await ctx.readFile('/etc/passwd');
+    // a login account may be one the base already has (a Pi OS user), never a system or service account
+    const taken = cfg.accounts.flatMap((u) => {
+      const f = passwd.split('\n').find((l) => l.startsWith(`${u.name}:`))?.split(':');
+      return f && (Number(f[2]) < 1000 || Number(f[2]) === 65534 || f[5] !== `/home/${u.name}`) ? [`${u.name} (uid ${f[2]}, home ${f[5]})`] : [];
+    });
+    if (taken.length)
+      throw new PibakeError('stage', 'E_USER_TAKEN', `${taken.join(', ')}: a system or service account of the image, not a login user`, 'choose another name for the login account in stages.users.accounts');
     for (const u of cfg.accounts) {
       if (!new RegExp(`^${u.name}:`, 'm').test(passwd)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
       if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);

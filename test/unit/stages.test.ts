@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { FakeContext } from '../support/fake-context.ts';
-import { loadDefinition } from '../../builder/definition/load.ts';
+import { loadDefinition, parseDefinition } from '../../builder/definition/load.ts';
 import { mergeRootOptions } from '../../stages/fstab.ts';
 import sysctl from '../../stages/sysctl.ts';
 import services from '../../stages/services.ts';
@@ -15,9 +15,11 @@ import cron from '../../stages/cron.ts';
 import journald from '../../stages/journald.ts';
 import zram from '../../stages/zram.ts';
 import imServer from '../../stages/im-server.ts';
+import users from '../../stages/users.ts';
+import packages from '../../stages/packages.ts';
 import { stages } from '../../stages/index.ts';
 import { unitFileName } from '../../builder/image/unit-file.ts';
-import { formatError, StageError } from '../../builder/errors.ts';
+import { ConfigError, formatError, StageError } from '../../builder/errors.ts';
 
 const def = loadDefinition('images/im-server.yaml').def;
 const PASSWD = 'root:x:0:0:root:/root:/bin/bash\npibake-im:x:999:999::/var/lib/pibake-im:/usr/sbin/nologin\n';
@@ -209,5 +211,57 @@ describe('im-server first admin from the boot partition', () => {
     execFileSync('sh', [path.join(dir, 's.sh')]);
     expect(readFileSync(path.join(dir, 'config.yaml'), 'utf8')).toBe('logging:\n  level: info\nbootstrap_admin:\n  name: "admin"\n  password_hash: "scrypt$16384$8$1$c2FsdA==$aGFzaA=="\n');
     expect(existsSync(path.join(dir, 'boot', 'pibake-im-admin.txt'))).toBe(false);
+  });
+});
+
+describe('users', () => {
+  const account = (name: string) => ({ name, groups: ['sudo'], ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv me'] });
+  it('refuses to turn a system or service account into a login user, before changing anything', async () => {
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\npi:x:1000:1000::/home/pi:/bin/bash\n' });
+    const err = await users.apply(ctx, { accounts: [account('pi'), account('daemon'), account('pibake-im')], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
+    expect(formatError(new StageError('users', err))).toBe(
+      'pibake: stage users: daemon (uid 1, home /usr/sbin), pibake-im (uid 999, home /var/lib/pibake-im): a system or service account of the image, not a login user\n  hint: choose another name for the login account in stages.users.accounts',
+    );
+    expect(ctx.runs).toEqual([]);
+    expect([...ctx.files.keys()]).toEqual(['/etc/passwd']);
+  });
+  it('takes over an existing login user of the base (uid >= 1000, home in /home)', async () => {
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'pi:x:1000:1000::/home/pi:/bin/bash\n' });
+    await users.apply(ctx, { accounts: [account('pi')], ssh: { enable: false, password_authentication: false } });
+    expect(ctx.runs.map((c) => c.join(" "))).toContain('usermod --append --groups sudo pi');
+    expect(ctx.runs.some((c) => c[0] === "useradd")).toBe(false);
+    expect(ctx.files.get('/home/pi/.ssh/authorized_keys')?.attrs).toMatchObject({ mode: 0o600, owner: 'pi' });
+  });
+});
+
+describe('packages', () => {
+  const STATUS = 'Package: nano\nStatus: install ok installed\nVersion: 8.4-1\n\nPackage: nano-tiny\nStatus: deinstall ok config-files\n\n';
+  it('purges what the image has and notes what it lacks (like services.disable)', async () => {
+    const ctx = new FakeContext({ '/var/lib/dpkg/status': STATUS });
+    await packages.apply(ctx, { install: ['htop'], purge: ['nano', 'nano-tiny', 'cups'] });
+    expect(ctx.purged).toEqual(['nano']);
+    expect(ctx.installed).toEqual(['htop']);
+    expect(ctx.notes).toEqual(['nano-tiny is not installed in the image; nothing to purge', 'cups is not installed in the image; nothing to purge']);
+  });
+});
+
+describe('contradictory lists', () => {
+  const problems = (stages: string) => {
+    try {
+      parseDefinition(`name: a\nbase:\n  bootstrap: {}\nstages:\n${stages}`, 'x.yaml');
+      return [];
+    } catch (e) {
+      return (e as ConfigError).problems;
+    }
+  };
+  it('a unit in two of enable/disable/mask, or a package both installed and purged, is one line each at validate', () => {
+    expect(problems('  services:\n    disable: [ssh.service]\n    mask: [ssh.service]\n    enable: [ssh.service]\n')).toEqual([
+      'x.yaml:6:15 stages.services.disable[0]: "ssh.service" is also in enable; a unit is enabled, disabled or masked, only one of them',
+      'x.yaml:7:12 stages.services.mask[0]: "ssh.service" is also in enable; a unit is enabled, disabled or masked, only one of them',
+    ]);
+    expect(problems('  packages:\n    install: [htop]\n    purge: [htop=3.4.1-5]\n')).toEqual([
+      'x.yaml:7:13 stages.packages.purge[0]: "htop=3.4.1-5" is also in install; a package is installed or purged, not both',
+    ]);
+    expect(problems('  packages:\n    install: [htop]\n    purge: [nano]\n')).toEqual([]);
   });
 });
