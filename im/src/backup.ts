@@ -10,6 +10,13 @@ import { makeDirs } from './make-dirs.ts';
 const STALE_PARTIAL_MS = 3600_000;
 const BACKUP_RE = /^pibake-im-\d{8}T\d{6}(\d{3})?Z\.db$/;
 
+const SIDECAR_RE = /^(.*)-(wal|shm|journal)$/;
+
+/** Removes the -wal, -shm and -journal files SQLite may have left next to a database file nobody has open. */
+function removeSidecars(file: string): void {
+  for (const ext of ['-wal', '-shm', '-journal']) rmSync(file + ext, { force: true });
+}
+
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try { fsyncSync(fd); } finally { closeSync(fd); }
@@ -26,7 +33,12 @@ export async function backupTo(db: Database.Database, dir: string, retention: nu
   fsyncPath(dir);
   const all = readdirSync(dir).filter((f) => BACKUP_RE.test(f)).sort();
   const removed = all.slice(0, Math.max(0, all.length - retention));
-  for (const f of removed) rmSync(join(dir, f), { force: true });
+  for (const f of removed) { rmSync(join(dir, f), { force: true }); removeSidecars(join(dir, f)); }
+  // sidecars whose backup is gone (left by older versions' restore, which opened the backup itself)
+  for (const f of readdirSync(dir)) {
+    const m = SIDECAR_RE.exec(f);
+    if (m && BACKUP_RE.test(m[1]) && !existsSync(join(dir, m[1]))) rmSync(join(dir, f), { force: true });
+  }
   // leftovers of interrupted backups; one being written right now by another backup (cron + a manual one) is young
   for (const f of readdirSync(dir)) {
     const p = join(dir, f);
@@ -64,11 +76,14 @@ export function checkDatabaseFile(file: string): string[] {
 export function restoreFrom(file: string, dataDir: string): void {
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
   if (!statSync(file).isFile()) throw new Error(`${file} is not a file — fix: give a backup file (pibake-im-YYYYMMDDTHHMMSSZ.db)`);
-  const problems = checkDatabaseFile(file);
-  if (problems.length) throw new Error(`${basename(file)} failed its check: ${problems[0]}`);
   const target = dbPath(dataDir);
   const tmp = target + '.restore';
+  // check the copy, never the backup itself: SQLite opening a WAL-mode file creates -wal and -shm next to it, and
+  // read-only it cannot remove them again (they would be orphaned in the backups dir once retention prunes the file)
   copyFileSync(file, tmp);
+  let problems: string[];
+  try { problems = checkDatabaseFile(tmp); } catch (err) { rmSync(tmp, { force: true }); throw err; } finally { removeSidecars(tmp); }
+  if (problems.length) { rmSync(tmp, { force: true }); throw new Error(`${basename(file)} failed its check: ${problems[0]}`); }
   fsyncPath(tmp);
   rmSync(target + '-wal', { force: true });
   rmSync(target + '-shm', { force: true });

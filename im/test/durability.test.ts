@@ -1,7 +1,8 @@
 // kill -9 during a burst loses no acked message and reuses no sequence; an ack leaves only after the WAL fdatasync
 // (traced with strace); backup then restore gives back the same messages.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readdirSync, statSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startTestServer, addUsers, admin, waitFor, NODE, IM_DIR, type TestServer } from './helpers.ts';
@@ -134,11 +135,26 @@ describe('durability', () => {
     expect(await srv.stop()).toBe(0);
     const r = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(srv.dir, 'backups')).sort()).toEqual(backups); // no -wal / -shm left next to the backup
+    expect(readdirSync(join(srv.dir, 'data')).filter((f) => f.includes('.restore'))).toEqual([]);
     expect(admin(srv, ['check']).stdout.trim()).toBe('ok');
     await srv.start();
     const after = await allMessages(srv, 'ben');
     expect(after.map((m) => [m.seq, m.body, m.client_id])).toEqual(before.map((m) => [m.seq, m.body, m.client_id]));
     expect(after).toHaveLength(30);
     expect(statSync(join(srv.dir, 'data', 'pibake-im.db')).size).toBeGreaterThan(0);
+
+    // retention removes the sidecars of the backups it prunes (a reader such as sqlite3 leaves them) and orphans
+    const bdir = join(srv.dir, 'backups');
+    new Database(join(bdir, backups[0]), { readonly: true }).prepare('SELECT count(*) FROM users').get();
+    expect(readdirSync(bdir)).toEqual(expect.arrayContaining([`${backups[0]}-wal`, `${backups[0]}-shm`]));
+    writeFileSync(join(bdir, 'pibake-im-20000101T000000000Z.db-shm'), '');
+    writeFileSync(join(bdir, 'notes.txt-wal'), 'not ours');
+    const b = admin(srv, ['backup']);
+    expect(b.code, b.stderr).toBe(0);
+    const left = readdirSync(bdir).sort();
+    expect(left.filter((f) => !f.endsWith('.db'))).toEqual(['notes.txt-wal']);
+    expect(left.filter((f) => f.endsWith('.db'))).toHaveLength(3);
+    expect(left).not.toContain(backups[0]);
   }, 60000);
 });
