@@ -73,6 +73,15 @@ describe('image definition', () => {
     expect(users('[{name: pi, ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host"]}]')).toEqual([]);
   });
 
+  it('im-server.admin: a name and scrypt parameters the server accepts (else it fails at boot, or every login does)', () => {
+    const admin = (name: string, hash: string) => problemsOf(`name: a\nbase:\n  bootstrap: {}\nstages:\n  im-server:\n    admin: { name: "${name}", password_hash: "${hash}" }\n`);
+    const good = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$' + Buffer.alloc(32, 7).toString('base64');
+    expect(admin('admin', good)).toEqual([]);
+    expect(admin('-admin', good)[0]).toMatch(/im-server\.admin\.name: a user name: 1–32 of a-z 0-9 _ \. -, not starting with - or \./);
+    for (const bad of [good.replace('16384', '99999999999'), good.replace('$8$', '$0$'), 'scrypt$16384$8$1$abc$def'])
+      expect(admin('admin', bad)[0]).toMatch(/password_hash: scrypt parameters the server can compute/);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(problemsOf('name: a\nbase: [\n')[0]).toMatch(/^x\.yaml:\d+:\d+ YAML: /);
   });
