@@ -15,7 +15,7 @@ const user = z.strictObject({
     .regex(/^\$(y|gy|7|6|5)\$/, 'a crypt(3) hash such as the output of `mkpasswd -m yescrypt` (never a clear password)')
     .optional()
     .describe('Password as a crypt hash; without it the account has no password (ssh keys only)'),
-  groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/)).default(['sudo']).describe('Supplementary groups (existing ones)'),
+  groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a group name such as sudo, adm or video')).default(['sudo']).describe('Supplementary groups (existing ones)'),
   ssh_authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n\r]*)?$/, 'one OpenSSH public key line (type, base64 key, optional comment; no line breaks)')).default([]).describe('Public keys allowed to log in'),
 });
 

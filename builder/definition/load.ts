@@ -15,11 +15,31 @@ export interface LoadedDefinition {
   hash: string;
 }
 
+/** What a YAML value is, in the words of the file: a list, a mapping, the number 5, nothing. */
+function describeInput(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is required)';
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v === 'number' ? 'the number' : ''} ${String(v)}`.trim();
+  return `a ${typeof v}`;
+}
+
+const TYPE_WORDS: Record<string, string> = { int: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping', record: 'a mapping' };
+
 function describeIssue(issue: any): string {
   if (issue.code === 'invalid_type') {
-    const got = issue.input === undefined ? 'nothing (the field is required)' : Array.isArray(issue.input) ? 'a list' : issue.input === null ? 'an empty value' : `a ${typeof issue.input}`;
-    return `expected ${issue.expected}, got ${got}`;
+    const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
+    // an unquoted digest or version made of digits is read by YAML as a number
+    const quote = issue.expected === 'string' && typeof issue.input === 'number' ? ' (put it in quotes)' : '';
+    return `expected ${expected}, got ${describeInput(issue.input)}${quote}`;
   }
+  if (issue.code === 'too_small' && issue.origin === 'string') return issue.minimum === 1 ? 'must not be empty' : `needs at least ${issue.minimum} characters`;
+  if (issue.code === 'too_small') return `must be at least ${issue.minimum}${issue.origin === 'array' ? ' items' : ''}`;
+  if (issue.code === 'too_big' && issue.origin === 'string') return `may have at most ${issue.maximum} characters`;
+  if (issue.code === 'too_big') return `must be at most ${issue.maximum}${issue.origin === 'array' ? ' items' : ''}`;
+  if (issue.code === 'invalid_key') return `key ${JSON.stringify(String(issue.path?.at(-1) ?? ''))}: ${issue.issues?.[0]?.message ?? 'not a valid key'}`;
+  if (issue.code === 'invalid_format' && /^Invalid string/.test(issue.message)) return `has the wrong form (expected ${issue.pattern ?? issue.format})`;
   if (issue.code === 'invalid_value' && issue.values) return `expected one of ${issue.values.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'invalid_union') {
     const kinds = new Set<string>();
@@ -60,7 +80,8 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
   const problems: string[] = [];
   for (const e of doc.errors) {
     const p = lc.linePos(e.pos[0]);
-    problems.push(`${rel}:${p.line}:${p.col} YAML: ${e.message.split('\n')[0]}`);
+    const multi = /multiple documents/.test(e.message);
+    problems.push(`${rel}:${p.line}:${p.col} YAML: ${multi ? 'a definition is one YAML document; remove the second "---" and what follows' : e.message.split('\n')[0]}`);
   }
   if (problems.length) throw new ConfigError(problems, 'fix the YAML syntax (indentation, quoting) at the place shown');
   let data: unknown;
@@ -97,8 +118,8 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
     const pos = positionOf(doc, lc, p);
     problems.push(`${rel}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
   }
-  const lineOf = (s: string) => Number(s.slice(rel.length + 1).split(':')[0]);
-  problems.sort((a, b) => lineOf(a) - lineOf(b));
+  const place = (s: string) => s.slice(rel.length + 1).split(':').slice(0, 2).map(Number) as [number, number];
+  problems.sort((a, b) => place(a)[0] - place(b)[0] || place(a)[1] - place(b)[1]);
   throw new ConfigError(problems, `see the field reference: pibake schema (or README "Image definitions")`);
 }
 

@@ -41,13 +41,13 @@ describe('image definition', () => {
     expect(problems).toEqual([
       'x.yaml:4:5 base.bootstrap.hostnme: unknown field; did you mean "hostname"?',
       'x.yaml:8:26 stages.sysctl.values["net.core.rmem_max"]: expected number or string',
-      'x.yaml:10:19 stages.fstab.root_options: expected array, got a string',
+      'x.yaml:10:19 stages.fstab.root_options: expected a list, got a string',
     ]);
   });
 
   it('points a missing required field at its parent and names unknown stages with a suggestion', () => {
     const problems = problemsOf('base:\n  file: a.img\nstages:\n  zramm: {}\n');
-    expect(problems).toContain('x.yaml:1:1 name: expected string, got nothing (the field is required)');
+    expect(problems).toContain('x.yaml:1:1 name: expected a string, got nothing (the field is required)');
     expect(problems).toContain('x.yaml:4:3 stages.zramm: unknown field; did you mean "zram"?');
   });
 
