@@ -83,11 +83,13 @@ await yargs(hideBin(process.argv))
         .option('definition', { type: 'string', describe: 'definition the image was built from (its stages declare the checks)' })
         .option('compare-base', { type: 'boolean', describe: 'also boot the unmodified base and compare boot times' })
         .option('base-image', { type: 'string', describe: 'the base for --compare-base (default: found through <name>.manifest.json next to the image and the base cache)' })
-        .option('timeout', { type: 'number', default: 600, describe: 'seconds before the boot is given up' })
+        .option('timeout', { type: 'number', default: 900, describe: 'seconds before a boot is given up (1–7200)' })
         .option('report', { type: 'string', describe: 'directory for verify-report.json and the console logs (default: next to the image)' }),
     (a) =>
       run(async () => {
         if (!existsSync(a.image as string)) throw new PibakeError('config', 'E_IMAGE', `${a.image}: no such image`, 'give the .img or .img.xz that pibake build wrote');
+        const timeout = a.timeout as number;
+        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${process.argv[process.argv.indexOf('--timeout') + 1] ?? timeout}: not a number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
         await ensureHostTools();
         const { verifyCommand } = await import('./verify/command.ts');
         return verifyCommand({

@@ -33,7 +33,7 @@ async function unxzSparse(image: string, dest: string, cleanups: CleanupStack): 
   });
   await out.close();
   await stopXz();
-  if (code !== 0) throw new VerifyError('image', `cannot decompress ${image}: ${stderr.trim().split('\n').pop()}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
+  if (code !== 0) throw new VerifyError('input', `cannot decompress ${image}: ${stderr.trim().split('\n').pop()}`, 'check the file is a complete .xz (xz -t) and the temp dir has space');
 }
 
 /** Opens an .img or .img.xz (decompressed to a sparse temp file removed by the cleanups) and reads its table. */
@@ -53,7 +53,9 @@ export async function openImage(image: string, cleanups: CleanupStack, log: (m: 
     await unxzSparse(image, path, cleanups);
     log(`decompressed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const { stdout } = await hostExec(['sfdisk', '--json', path], { hint: 'is this a disk image with an MBR or GPT partition table?' });
+  const { stdout } = await hostExec(['sfdisk', '--json', path]).catch(() => {
+    throw new VerifyError('input', `${image}: not a disk image (sfdisk finds no partition table)`, 'give the .img or .img.xz that pibake build wrote');
+  });
   const table = parseSfdiskJson(stdout, image);
   return { path, table, ...bootAndRoot(table, image) };
 }

@@ -22,7 +22,7 @@ export interface VerifyOptions {
   compareBase?: boolean;
   baseImage?: string; // required with compareBase
   outDir: string; // console logs, guest results and verify-report.json go here
-  timeoutSec?: number; // per boot, default 900
+  timeoutSec?: number; // per boot, default 900 (also the CLI default of --timeout)
   checkTimeoutSec?: number; // per guest check, default 180
   /** Extra checks (tests, ad-hoc), run after the definition's. */
   extraChecks?: VerifyCheck[];
