@@ -1,5 +1,6 @@
 // Admin CLI (pibake-im-admin): users, invites, groups, backup/restore/check, hash-password.
 import { readFileSync, statSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, configPathFromArgs, ConfigError, type Config } from './config.ts';
 import { openDatabase } from './db.ts';
@@ -21,13 +22,17 @@ const USAGE = `usage: pibake-im-admin [--config FILE] COMMAND
   restore FILE                       replace the database with FILE (stop the service first)
   check                              integrity check of the database`;
 
+/** The command line (or stdin) is wrong: exit 2, nothing was changed. */
 class UsageError extends Error {}
+/** A well-formed command that cannot be done in this state (no such user, name taken, ...): exit 1. */
+class Failure extends Error {}
 
 function readPassword(): string {
   let text = '';
   try { text = readFileSync(0, 'utf8'); } catch { /* no stdin */ }
   const pw = text.replace(/\r?\n$/, '');
   if (!pw) throw new UsageError('no password on stdin — fix: echo "secret" | pibake-im-admin ...');
+  if (/[\r\n]/.test(pw)) throw new UsageError('the password on stdin has several lines — fix: give it as one line (echo "secret" | pibake-im-admin ...)');
   return pw;
 }
 
@@ -71,7 +76,7 @@ async function run(argv: string[]): Promise<number> {
     const lock = acquireInstanceLock(config.data_dir);
     if (!lock) {
       const pid = serverRunning(config.data_dir);
-      throw new UsageError(`the server is running${pid ? ` (pid ${pid})` : ''} — fix: stop it first (systemctl stop pibake-im), then restore`);
+      throw new Failure(`the server is running${pid ? ` (pid ${pid})` : ''} — fix: stop it first (systemctl stop pibake-im), then restore`);
     }
     try { restoreFrom(sub, config.data_dir); } finally { lock.release(); }
     record('restore', { file: sub });
@@ -79,7 +84,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'check') {
-    if (!existsSync(dbPath(config.data_dir))) throw new UsageError(`no database at ${dbPath(config.data_dir)}`);
+    if (!existsSync(dbPath(config.data_dir))) throw new Failure(`no database at ${dbPath(config.data_dir)}`);
     const problems = checkDatabaseFile(dbPath(config.data_dir));
     if (problems.length) { for (const p of problems) console.log(p); return 1; }
     console.log('ok');
@@ -100,20 +105,21 @@ async function run(argv: string[]): Promise<number> {
         need(rest, 1, 'NAME');
         const name = rest[0];
         if (!NAME_RE.test(name)) throw new UsageError('NAME must be 1-32 characters from a-z 0-9 _ . -, not starting with - or .');
-        if (store.userByName(name)) throw new UsageError(`user ${name} already exists`);
+        if (store.userByName(name)) throw new Failure(`user ${name} already exists`);
         const hash = await hashPassword(readPassword());
-        try { store.addUser(name, hash, rest.includes('--admin')); } catch (err: any) {
-          if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UsageError(`user ${name} already exists`); // added meanwhile by another admin
+        const isAdmin = rest.includes('--admin');
+        try { store.addUser(name, hash, isAdmin); } catch (err: any) {
+          if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new Failure(`user ${name} already exists`); // added meanwhile by another admin
           throw err;
         }
         record('user_add', { user: name });
-        console.log(`added ${name}`);
+        console.log(`added user ${name}${isAdmin ? ' (admin)' : ''}`);
         return 0;
       }
       case 'users passwd': {
         need(rest, 1, 'NAME');
         const u = store.userByName(rest[0]);
-        if (!u) throw new UsageError(`no user ${rest[0]}`);
+        if (!u) throw new Failure(`no user ${rest[0]}`);
         const hash = await hashPassword(readPassword());
         tx(() => store.setPassword(u.id, hash));
         record('user_passwd', { user: u.name });
@@ -123,12 +129,12 @@ async function run(argv: string[]): Promise<number> {
       case 'users remove': {
         need(rest, 1, 'NAME');
         const u = store.userByName(rest[0]);
-        if (!u) throw new UsageError(`no user ${rest[0]}`);
+        if (!u) throw new Failure(`no user ${rest[0]}`);
         if (u.is_admin === 1 && !rest.includes('--force') && store.listUsers().filter((x) => x.is_admin === 1).length === 1)
-          throw new UsageError(`${u.name} is the last admin (only admins read /metrics) — fix: add another with users add NAME --admin first, or pass --force`);
+          throw new Failure(`${u.name} is the last admin (only admins read /metrics) — fix: add another with users add NAME --admin first, or pass --force`);
         store.deleteUser(u.id);
         record('user_remove', { user: u.name });
-        console.log(`removed ${u.name}`);
+        console.log(`removed user ${u.name}`);
         return 0;
       }
       case 'invites create': {
@@ -142,7 +148,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'invites list':
-        for (const i of store.listInvites() as any[]) console.log(`${i.id}\tcreated ${new Date(i.created_at).toISOString()}\t${i.used_at ? 'used by ' + i.used_by : Date.now() > i.expires_at ? 'expired' : `open until ${new Date(i.expires_at).toISOString()}`}`);
+        for (const i of store.listInvites() as any[]) console.log(`${i.id}\tcreated ${new Date(i.created_at).toISOString()}\t${i.used_at ? `used by ${i.used_by ?? 'a removed user'}` : Date.now() > i.expires_at ? 'expired' : `open until ${new Date(i.expires_at).toISOString()}`}`);
         return 0;
       case 'groups list':
         for (const g of store.listGroups()) console.log(`${g.id}\t${g.name}\t${g.members ?? ''}`);
@@ -151,7 +157,7 @@ async function run(argv: string[]): Promise<number> {
         need(rest, 1, 'NAME');
         const bad = groupNameProblem(rest[0]);
         if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[0])}`);
-        const ids = rest.slice(1).map((n) => { const u = store.userByName(n); if (!u) throw new UsageError(`no user ${n}`); return u.id; });
+        const ids = rest.slice(1).map((n) => { const u = store.userByName(n); if (!u) throw new Failure(`no user ${n}`); return u.id; });
         const g = tx(() => store.createGroup(rest[0], ids));
         record('group_create', { group: rest[0] });
         console.log(`created group ${g.id} ${rest[0]}`);
@@ -160,9 +166,9 @@ async function run(argv: string[]): Promise<number> {
       case 'groups add': case 'groups remove': case 'groups rename': case 'groups delete': {
         need(rest, sub === 'delete' ? 1 : 2, sub === 'delete' ? 'GROUP' : sub === 'rename' ? 'GROUP NEWNAME' : 'GROUP USER');
         const named = /^\d+$/.test(rest[0]) ? [] : store.groupsByName(rest[0]);
-        if (named.length > 1) throw new UsageError(`${named.length} groups are named ${rest[0]} (ids ${named.map((n) => n.id).join(', ')}) — fix: give the group's id instead (groups list)`);
+        if (named.length > 1) throw new Failure(`${named.length} groups are named ${rest[0]} (ids ${named.map((n) => n.id).join(', ')}) — fix: give the group's id instead (groups list)`);
         const g = /^\d+$/.test(rest[0]) ? store.convById(Number(rest[0])) : named[0];
-        if (!g || g.kind !== 'group') throw new UsageError(`no group ${rest[0]}`);
+        if (!g || g.kind !== 'group') throw new Failure(`no group ${rest[0]}`);
         if (sub === 'rename') {
           const bad = groupNameProblem(rest[1]);
           if (bad) throw new UsageError(`${bad}: ${JSON.stringify(rest[1])}`);
@@ -171,17 +177,21 @@ async function run(argv: string[]): Promise<number> {
         else if (sub === 'delete') tx(() => store.deleteConv(g.id));
         else {
           const u = store.userByName(rest[1]);
-          if (!u) throw new UsageError(`no user ${rest[1]}`);
-          if (sub === 'add') store.addMember(g.id, u.id);
-          else if (!store.removeMember(g.id, u.id)) throw new UsageError(`${u.name} is not in group ${g.name} (${g.id})`);
+          if (!u) throw new Failure(`no user ${rest[1]}`);
+          if (sub === 'add') { if (!store.addMember(g.id, u.id)) { console.log(`${u.name} is already in group ${g.id} ${g.name}`); return 0; } }
+          else if (!store.removeMember(g.id, u.id)) throw new Failure(`${u.name} is not in group ${g.id} ${g.name}`);
         }
         record(`group_${sub}`, { group: g.name, arg: rest[1] });
-        console.log('ok');
+        console.log(sub === 'rename' ? `renamed group ${g.id} ${g.name} to ${rest[1]}` : sub === 'delete' ? `deleted group ${g.id} ${g.name}`
+          : sub === 'add' ? `added ${rest[1]} to group ${g.id} ${g.name}` : `removed ${rest[1]} from group ${g.id} ${g.name}`);
         return 0;
       }
       case 'backup': case `backup ${sub}`: {
         if (cmd !== 'backup') break;
         const dir = sub ?? config.backup.dir;
+        // only the backup dir itself is created: a missing parent is a typo or an unmounted disk, not a path to make
+        const parent = dirname(resolve(dir));
+        if (!existsSync(parent)) throw new Failure(`${parent} does not exist (parent of the backup dir ${dir}) — fix: create or mount it first`);
         const { file: out, removed } = await backupTo(db, dir, config.backup.retention);
         record('backup', { file: out });
         console.log(`backup written to ${out}${removed.length ? `; removed ${removed.length} old` : ''}`);

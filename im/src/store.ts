@@ -14,6 +14,8 @@ export function groupNameProblem(name: string): string | null {
   if (!name.trim()) return 'a group name must not be empty';
   if (name.length > 64) return 'a group name is at most 64 characters';
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'a group name must not contain control characters';
+  // the admin CLI takes an all-digit GROUP argument for a group id, so such a name could not be addressed by name
+  if (/^\d+$/.test(name)) return 'a group name must not be only digits (they would be taken for a group id)';
   return null;
 }
 

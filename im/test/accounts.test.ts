@@ -1,6 +1,8 @@
 // Invites are single-use, tokens expire, silent connections are closed by the ping/idle timeout, presence tracks last seen.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import WebSocket from 'ws';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestServer, addUsers, admin, waitFor, type TestServer } from './helpers.ts';
 import { login, register, ImConnection } from '../src/client.ts';
 
@@ -31,11 +33,62 @@ describe('accounts and sessions', () => {
     const a = admin(srv, ['groups', 'create', 'team', 'ivy']).stdout.match(/created group (\d+)/)![1];
     const b = admin(srv, ['groups', 'create', 'team', 'jon']).stdout.match(/created group (\d+)/)![1];
     const amb = admin(srv, ['groups', 'add', 'team', 'jon']);
-    expect(amb.code).toBe(2);
+    expect(amb.code).toBe(1);
     expect(amb.stderr).toContain(`2 groups are named team (ids ${a}, ${b})`);
     expect(admin(srv, ['groups', 'add', a, 'jon']).code).toBe(0);
     expect(admin(srv, ['groups', 'rename', a, ' ']).stderr).toMatch(/must not be empty/);
     expect(admin(srv, ['groups', 'list']).stdout).toMatch(new RegExp(`^${a}\tteam\t.*jon`, 'm'));
+  });
+
+  it('admin CLI: exit 2 for bad usage, 1 for an operation that cannot be done; one wording; edge inputs refused', async () => {
+    const expectExit = (args: string[], code: number, text: RegExp, stdin = '') => {
+      const r = admin(srv, args, stdin);
+      expect([r.code, r.stderr.split('\n')[0]], args.join(' ')).toEqual([code, expect.stringMatching(text)]);
+    };
+    expectExit(['frobnicate'], 2, /unknown command/);
+    expectExit(['users'], 2, /users needs a subcommand/);
+    expectExit(['users', 'add'], 2, /missing NAME/);
+    expectExit(['users', 'add', 'Bad!'], 2, /NAME must be/, 'pw');
+    expectExit(['invites', 'create', '--days', '0'], 2, /--days must be/);
+    expectExit(['users', 'add', 'ivy'], 1, /user ivy already exists/, 'pw');
+    expectExit(['users', 'remove', 'nobody'], 1, /no user nobody/);
+    expectExit(['users', 'passwd', 'nobody'], 1, /no user nobody/, 'pw');
+    expectExit(['groups', 'add', '999999', 'ivy'], 1, /no group 999999/);
+    // a password must be one line: several are refused, nothing is created; one trailing newline is fine
+    expectExit(['users', 'add', 'multi'], 2, /password on stdin has several lines/, 'first\nsecond\n');
+    expect(admin(srv, ['users', 'list']).stdout).not.toMatch(/^multi/m);
+    expect(admin(srv, ['users', 'add', 'neo', '--admin'], 'pw\n').stdout.trim()).toBe('added user neo (admin)');
+    expect(admin(srv, ['users', 'add', 'zoe'], 'pw').stdout.trim()).toBe('added user zoe');
+    expect((await login(srv.url, 'neo', 'pw')).is_admin).toBe(true);
+    // an invite used by a user who was removed since
+    const code = admin(srv, ['invites', 'create']).stdout.trim();
+    await register(srv.url, 'gone', 'pw', code);
+    expect(admin(srv, ['users', 'remove', 'gone']).stdout.trim()).toBe('removed user gone');
+    const invites = admin(srv, ['invites', 'list']).stdout;
+    expect(invites).toMatch(/used by a removed user/);
+    expect(invites).not.toMatch(/null/);
+    // groups: all-digit names could not be addressed by name (they are ids), in the CLI and in the API
+    expectExit(['groups', 'create', '42', 'ivy'], 2, /must not be only digits/);
+    const g = admin(srv, ['groups', 'create', 'crew', 'ivy']).stdout.match(/created group (\d+)/)![1];
+    expectExit(['groups', 'rename', g, '7'], 2, /must not be only digits/);
+    expect(admin(srv, ['groups', 'add', 'crew', 'zoe']).stdout.trim()).toBe(`added zoe to group ${g} crew`);
+    expect(admin(srv, ['groups', 'add', 'crew', 'zoe']).stdout.trim()).toBe(`zoe is already in group ${g} crew`);
+    expect(admin(srv, ['groups', 'remove', 'crew', 'zoe']).stdout.trim()).toBe(`removed zoe from group ${g} crew`);
+    expectExit(['groups', 'remove', 'crew', 'zoe'], 1, new RegExp(`zoe is not in group ${g} crew`));
+    expect(admin(srv, ['groups', 'rename', 'crew', 'crew 2']).stdout.trim()).toBe(`renamed group ${g} crew to crew 2`);
+    const ivy = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'ivy', 'pw')).token);
+    await expect(ivy.createGroup('42', [])).rejects.toMatchObject({ code: 'bad_field', message: expect.stringMatching(/only digits/) });
+    await expect(ivy.renameGroup(Number(g), '12')).rejects.toMatchObject({ code: 'bad_field' });
+    expect((await ivy.createGroup('4 2', [])).name).toBe('4 2');
+    ivy.close();
+    expect(admin(srv, ['groups', 'delete', g]).stdout.trim()).toBe(`deleted group ${g} crew 2`);
+    // backup: only the backup dir itself is created, never a missing parent
+    const missing = join(srv.dir, 'no', 'such', 'dir');
+    expectExit(['backup', missing], 1, /no\/such does not exist \(parent of the backup dir/);
+    expect(existsSync(join(srv.dir, 'no'))).toBe(false);
+    const made = admin(srv, ['backup', join(srv.dir, 'extra-backups')]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(readdirSync(join(srv.dir, 'extra-backups')).filter((f) => f.endsWith('.db'))).toHaveLength(1);
   });
 
   it('users passwd in the admin CLI (another process) closes the open sockets of that user with 4001', async () => {

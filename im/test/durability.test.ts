@@ -126,7 +126,7 @@ describe('durability', () => {
     for (let i = 0; i < 10; i++) await ann.send(conv.conv, `after backup ${i}`, `a-${i}`);
     ann.close();
     const refused = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/server is running/);
     // a second server on the same data dir is refused (the data dir's lock), and leaves the first one's pid file
     const second = await startTestServer({ data_dir: join(srv.dir, 'data') }).then(() => 'started', (e) => String(e.message));
