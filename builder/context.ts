@@ -73,6 +73,7 @@ export function createStageContext(
       shared.aptUpdated = true;
     }
     await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...packages]);
+    for (const p of packages) changed.add(`package ${p}`);
   };
   // Every enable/disable is also written as a preset: /etc/machine-id is "uninitialized", so systemd runs
   // preset-all at first boot and would otherwise undo what the stages decided. First match wins: "01-".
@@ -146,16 +147,21 @@ export function createStageContext(
         await c.sh(`rm -f ${TARGET}/var/cache/apt/archives/*.deb`);
         await c.exec(['apt-get', ...NATIVE_APT, 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...packages], {
           display: `apt-get install ${packages.join(' ')} (resolve and download)`,
+          hint: "check the names (and =versions) against the base's archive: Debian trixie arm64 for the bootstrapped base, the image's /etc/apt/sources.list.d otherwise",
         });
         const debs = (await c.sh(`cd ${TARGET}/var/cache/apt/archives && ls -1 | grep '\\.deb$' || true`)).stdout.split('\n').filter(Boolean);
         if (!debs.length) return note(`${packages.join(', ')}: already installed`);
         await run(['dpkg', '--install', '--force-confold', ...debs.map((d) => `/var/cache/apt/archives/${d}`)], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+        // the manifest's record of what the stage changed: the packages dpkg installed (files are dpkg's to list)
+        for (const d of debs) changed.add(`package ${decodeURIComponent(d).replace(/\.deb$/, '').split('_').slice(0, 2).join(' ')}`);
         const requested = new Set(packages.map((p) => p.split('=')[0]!.split(':')[0]));
         const deps = debs.map((d) => decodeURIComponent(d).split('_')[0]!).filter((n) => !requested.has(n));
         if (deps.length) await c.exec(['apt-mark', ...NATIVE_APT, 'auto', ...deps], { display: 'apt-mark auto (dependencies)' });
       },
       async purge(packages) {
-        if (packages.length) await run(['apt-get', 'purge', '-y', '-q', '--auto-remove', ...packages]);
+        if (!packages.length) return;
+        await run(['apt-get', 'purge', '-y', '-q', '--auto-remove', ...packages]);
+        for (const p of packages) changed.add(`package ${p} purged`);
       },
     },
   };

@@ -15,7 +15,8 @@ function fmtBytes(n: number): string {
   return `${(n / 1024).toFixed(0)} KiB`;
 }
 
-export function createReporter(opts: { verbose?: boolean; quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Reporter {
+/** heartbeatMs: how often a running step says so in plain (CI) output, default a minute. */
+export function createReporter(opts: { verbose?: boolean; quiet?: boolean; stream?: NodeJS.WriteStream; heartbeatMs?: number } = {}): Reporter {
   const out = opts.stream ?? process.stderr;
   const tty = Boolean(out.isTTY) && !process.env.CI;
   const t0 = Date.now();
@@ -30,13 +31,25 @@ export function createReporter(opts: { verbose?: boolean; quiet?: boolean; strea
     step(title) {
       const s = Date.now();
       line(`▶ ${title}`);
+      // a long step without output of its own (xz, the bootstrap) still shows it is alive: the elapsed time on
+      // the live line of a TTY every second, a plain line every minute in CI logs
+      const beat = opts.quiet
+        ? undefined
+        : setInterval(() => {
+            const secs = Math.round((Date.now() - s) / 1000);
+            if (tty) out.write(`\r\x1b[K${stamp()}   ${title}: ${secs} s`);
+            else line(`  … ${title}: still running (${secs} s)`);
+          }, tty ? 1000 : (opts.heartbeatMs ?? 60_000));
+      beat?.unref();
       return {
         done(extra) {
+          clearInterval(beat);
           const ms = Date.now() - s;
           line(`✓ ${title} (${(ms / 1000).toFixed(1)}s${extra ? `, ${extra}` : ''})`);
           return ms;
         },
         fail() {
+          clearInterval(beat);
           line(`✗ ${title} (${((Date.now() - s) / 1000).toFixed(1)}s)`);
         },
       };
