@@ -145,8 +145,12 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
     }
     throw new HttpError(404, 'not_found', `no API endpoint ${req.method} ${path}`);
   }
-  const file = req.method === 'GET' || req.method === 'HEAD' ? files.get(path) : undefined;
+  const file = files.get(path);
   if (!file) throw new HttpError(404, 'not_found', `nothing at ${path}`);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    throw new HttpError(405, 'method_not_allowed', `${path} is a static file: GET or HEAD`);
+  }
   res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache', ...PAGE_HEADERS });
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }

@@ -153,9 +153,9 @@ async function send(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<v
 }
 
 async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<void> {
-  if (f.type === 'ping') return reply(ctx, s, f.ref, { type: 'pong' });
   if (f.type === 'auth') return authenticate(ctx, s, f);
   if (!s.user) throw new FrameError('not_authenticated', 'send an "auth" frame with your token first');
+  if (f.type === 'ping') return reply(ctx, s, f.ref, { type: 'pong' });
   const user = s.user;
   const { store, batcher, hub } = ctx;
   switch (f.type) {

@@ -34,6 +34,12 @@ describe('bad input', () => {
       const r = await fetch(`${srv.url}/api/login`, { method: 'POST', body });
       expect([r.status, (await r.json()).error]).toEqual([400, 'bad_json']);
     }
+    for (const [method, path] of [['POST', '/'], ['PUT', '/status'], ['DELETE', '/index.html']]) {
+      const r = await fetch(srv.url + path, { method });
+      expect([method, path, r.status, r.headers.get('allow'), (await r.json()).error]).toEqual([method, path, 405, 'GET, HEAD', 'method_not_allowed']);
+    }
+    expect((await fetch(`${srv.url}/no-such-page`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${srv.url}/`, { method: 'HEAD' })).status).toBe(200);
     const page = await fetch(`${srv.url}/`);
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
@@ -59,6 +65,8 @@ describe('bad input', () => {
     const { ws, next } = await raw();
     ws.send(JSON.stringify({ type: 'convs', ref: 1 }));
     expect(await next()).toMatchObject({ type: 'error', code: 'not_authenticated', ref: 1 });
+    ws.send(JSON.stringify({ type: 'ping', ref: 'p' })); // the first frame must be auth: ping too is refused
+    expect(await next()).toMatchObject({ type: 'error', code: 'not_authenticated', ref: 'p', for: 'ping' });
     ws.send(JSON.stringify({ type: 'auth', token: 'forged', ref: 2 }));
     expect(await next()).toMatchObject({ type: 'error', code: 'auth_failed', ref: 2 });
     ws.close();
@@ -69,6 +77,8 @@ describe('bad input', () => {
     const { ws, next } = await raw();
     ws.send(JSON.stringify({ type: 'auth', token, ref: 0 }));
     expect(await next()).toMatchObject({ type: 'auth_ok', user: 'erin' });
+    ws.send(JSON.stringify({ type: 'ping', ref: 'p' }));
+    expect(await next()).toEqual({ type: 'pong', ref: 'p' });
     const cases: [string | Uint8Array<ArrayBuffer>, string][] = [
       ['this is not json', 'bad_json'],
       [new Uint8Array([1, 2, 3]) as Uint8Array<ArrayBuffer>, 'bad_json'],
