@@ -2,17 +2,11 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { defineStage } from '../builder/stage.ts';
+import { scryptParamsUsable } from '../im/src/scrypt-params.ts';
 
 export const IM_USER = 'pibake-im';
 export const IM_CONFIG = '/etc/pibake-im/config.yaml';
 export const IM_UNIT = 'pibake-im.service';
-
-/** scrypt$N$r$p$salt$key with parameters the server can compute (out-of-range ones make every login fail with 500). */
-function scryptParamsUsable(hash: string): boolean {
-  const [, n, r, p, , key] = hash.split('$').map((x, i) => (i >= 1 && i <= 3 ? Number(x) : x)) as [string, number, number, number, string, string];
-  const keyBytes = Buffer.from(key, 'base64').length;
-  return Number.isInteger(Math.log2(n)) && n >= 1024 && n <= 1 << 20 && r >= 1 && r <= 32 && p >= 1 && p <= 16 && keyBytes >= 16 && keyBytes <= 64;
-}
 
 export default defineStage({
   name: 'im-server',

@@ -1,4 +1,5 @@
 // The config schema as data (type, default, bounds, fix hint per key) and a small strict validator for it.
+import { scryptParamsUsable } from './scrypt-params.ts';
 import { isIP } from 'node:net';
 
 export type FieldSpec =
@@ -52,7 +53,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
   } },
   bootstrap_admin: { kind: 'object', optional: true, fields: {
     name: { kind: 'string', pattern: /^[a-z0-9_][a-z0-9_.-]{0,31}$/, hint: 'use 1-32 characters from a-z 0-9 _ . -, not starting with - or .' },
-    password_hash: { kind: 'string', pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, hint: "paste the output of 'pibake-im-admin hash-password'" },
+    password_hash: { kind: 'string', pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, check: scryptParamsUsable, hint: "paste the output of 'pibake-im-admin hash-password' (N a power of two 1024–1048576, r 1–32, p 1–16)" },
   } },
 };
 

@@ -36,6 +36,10 @@ describe('config', () => {
     expect(err('limits:\n  max_conections: 5\n')).toMatch(/^c\.yaml:2: limits\.max_conections: unknown key max_conections — fix: remove it or check its spelling \(known: max_connections, /);
     expect(err('listen: [1,\n')).toMatch(/^c\.yaml:\d+: invalid YAML: .* — fix: correct the YAML syntax$/);
     expect(err('bootstrap_admin:\n  name: root\n  password_hash: hunter2\n')).toMatch(/^c\.yaml:3: bootstrap_admin\.password_hash: .*hash-password/);
+    // well-formed but not computable: every login would fail with 500
+    for (const h of ['scrypt$99999999999$8$1$c2FsdA==$ZGVm', 'scrypt$16384$0$1$c2FsdA==$' + 'A'.repeat(44), 'scrypt$1000$8$1$c2FsdA==$' + 'A'.repeat(44)])
+      expect(err(`bootstrap_admin:\n  name: root\n  password_hash: "${h}"\n`)).toMatch(/^c\.yaml:3: bootstrap_admin\.password_hash: .*N a power of two 1024–1048576/);
+    expect(parseConfig(`bootstrap_admin:\n  name: root\n  password_hash: "scrypt$16384$8$1$c2FsdA==$${'A'.repeat(43)}="\n`, 'c.yaml').bootstrap_admin?.name).toBe('root');
     expect(err('- a\n')).toMatch(/^c\.yaml:1: /);
     for (const e of [err('logging:\n  level: loud\n'), err('nope: 1')]) expect(e.split('\n')).toHaveLength(1);
   });
