@@ -40,6 +40,10 @@ export default defineStage({
     });
     if (taken.length)
       throw new PibakeError('stage', 'E_USER_TAKEN', `${taken.join(', ')}: a system or service account of the image, not a login user`, 'choose another name for the login account in stages.users.accounts');
+    const groups = new Set((await ctx.readFile('/etc/group')).split('\n').map((l) => l.split(':')[0]));
+    const missing = [...new Set(cfg.accounts.flatMap((u) => u.groups))].filter((g) => !groups.has(g));
+    if (missing.length)
+      throw new PibakeError('stage', 'E_USER_GROUP', `group ${missing.join(', ')}: not in the image`, 'use groups the base has (Pi OS: sudo, adm, video, audio, plugdev, netdev, gpio, i2c, spi), or install the package that creates it first');
     for (const u of cfg.accounts) {
       if (!new RegExp(`^${u.name}:`, 'm').test(passwd)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
       if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);

@@ -12,7 +12,7 @@ import { buildInitramfs } from './initramfs.ts';
 import { guestCmdline } from './kernel-cmdline.ts';
 import { freePort, startQemu } from './qemu.ts';
 import { parseAnalyzeTime, parseGuestResults, type GuestEvent } from './guest-results.ts';
-import { bootChecks, EXPAND_SCRIPT, expandCheck, IM_UNIT, imChecks } from './builtin-checks.ts';
+import { bootChecks, DISK_ID_SCRIPT, diskIdCheck, EXPAND_SCRIPT, expandCheck, IM_UNIT, imChecks } from './builtin-checks.ts';
 import { validateChecks, type SourcedCheck } from './collect-checks.ts';
 import type { BootReport, CheckResult } from './report.ts';
 
@@ -82,6 +82,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const checks = validateChecks([
     ...bootChecks().map((c) => ({ ...c, source: 'builtin' })),
     ...((await rootFileExists(img, EXPAND_SCRIPT)) ? [{ ...expandCheck(), source: 'builtin' }] : []),
+    ...((await rootFileExists(img, DISK_ID_SCRIPT)) ? [{ ...diskIdCheck(), source: 'builtin' }] : []),
     ...(withIm ? imChecks().filter((c) => !covered(c.id)).map((c) => ({ ...c, source: 'builtin' })) : []),
     ...o.stageChecks,
   ]);

@@ -41,6 +41,31 @@ echo "$name ends $((gap / 2048)) MiB before the end of the $((total / 2048)) MiB
   };
 }
 
+/** Where the pibake base's first-boot disk id renewal lives (Pi OS renews it its own way). */
+export const DISK_ID_SCRIPT = '/usr/lib/pibake/new-disk-id';
+
+/**
+ * First boot gave the card its own disk id: the MBR says the new id, the root partition probes as <new>-02, and
+ * fstab, cmdline.txt and /etc/default/raspi-firmware all name it and no longer the old one.
+ */
+export function diskIdCheck(): VerifyCheck {
+  return {
+    id: 'boot.disk-id-renewed',
+    title: 'first boot gave the card a disk id of its own, named consistently',
+    guest: `name=$(basename "$(readlink -f "$(findmnt -no SOURCE /)")"); disk=$(lsblk -no PKNAME "/dev/$name" | head -n1)
+line=$(journalctl -b -u pibake-new-disk-id -o cat --no-pager 2>/dev/null | grep 'new-disk-id:' | tail -n1)
+id=$(sfdisk --disk-id "/dev/$disk"); id=\${id#0x}; part=$(blkid -p -s PART_ENTRY_UUID -o value "/dev/$name")
+echo "$line; MBR id $id; $name probes as $part"
+case $line in *" -> $id") ;; *) exit 1 ;; esac
+old=\${line#new-disk-id: }; old=\${old%% ->*}
+[ "$part" = "$id-0\${name##*[!0-9]}" ] || exit 1
+for f in /etc/fstab /boot/firmware/cmdline.txt /etc/default/raspi-firmware; do
+  grep -q "PARTUUID=$id-" "$f" || { echo "$f does not name PARTUUID=$id-"; exit 1; }
+  ! grep -q "PARTUUID=$old-" "$f" || { echo "$f still names PARTUUID=$old-"; exit 1; }
+done`,
+  };
+}
+
 export function imChecks(unit = IM_UNIT): VerifyCheck[] {
   return [
     {

@@ -215,18 +215,25 @@ describe('im-server first admin from the boot partition', () => {
 });
 
 describe('users', () => {
+  const GROUP = 'root:x:0:\nsudo:x:27:\nadm:x:4:\n';
   const account = (name: string) => ({ name, groups: ['sudo'], ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv me'] });
   it('refuses to turn a system or service account into a login user, before changing anything', async () => {
-    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\npi:x:1000:1000::/home/pi:/bin/bash\n' });
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\npi:x:1000:1000::/home/pi:/bin/bash\n', '/etc/group': GROUP });
     const err = await users.apply(ctx, { accounts: [account('pi'), account('daemon'), account('pibake-im')], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
     expect(formatError(new StageError('users', err))).toBe(
       'pibake: stage users: daemon (uid 1, home /usr/sbin), pibake-im (uid 999, home /var/lib/pibake-im): a system or service account of the image, not a login user\n  hint: choose another name for the login account in stages.users.accounts',
     );
     expect(ctx.runs).toEqual([]);
-    expect([...ctx.files.keys()]).toEqual(['/etc/passwd']);
+    expect([...ctx.files.keys()]).toEqual(['/etc/passwd', '/etc/group']);
+  });
+  it('a group the image lacks stops the stage with one line before any change', async () => {
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD, '/etc/group': GROUP });
+    const err = await users.apply(ctx, { accounts: [{ ...account('alice'), groups: ['sudo', 'gpio', 'wheel'] }], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
+    expect(formatError(new StageError('users', err)).split('\n')[0]).toBe('pibake: stage users: group gpio, wheel: not in the image');
+    expect(ctx.runs).toEqual([]);
   });
   it('takes over an existing login user of the base (uid >= 1000, home in /home)', async () => {
-    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'pi:x:1000:1000::/home/pi:/bin/bash\n' });
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'pi:x:1000:1000::/home/pi:/bin/bash\n', '/etc/group': GROUP });
     await users.apply(ctx, { accounts: [account('pi')], ssh: { enable: false, password_authentication: false } });
     expect(ctx.runs.map((c) => c.join(" "))).toContain('usermod --append --groups sudo pi');
     expect(ctx.runs.some((c) => c[0] === "useradd")).toBe(false);
