@@ -30,7 +30,7 @@ export default defineStage({
         password_hash: z
           .string()
           .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'the output of `pibake-im-admin hash-password` (scrypt$N$r$p$salt$hash), never a clear password')
-          .refine(scryptParamsUsable, 'scrypt parameters the server can compute: N a power of two from 1024 to 1048576, r 1–32, p 1–16, a 16–64 byte key (make it with `pibake-im-admin hash-password`)'),
+          .refine(scryptParamsUsable, 'scrypt parameters that cost no more than the server\'s own hashes: N a power of two ≥ 1024, 128·N·r ≤ 16 MiB, N·r·p ≤ 262144, a 16–64 byte key (make it with `pibake-im-admin hash-password`)'),
       })
       .optional()
       .describe('First admin account, created at first start; the password is given only as a hash'),

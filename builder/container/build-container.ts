@@ -55,6 +55,10 @@ export async function startBuildContainer(
   cleanups: CleanupStack,
   opts: { name: string; network?: boolean; debug?: (m: string) => void },
 ): Promise<BuildContainer> {
+  // registered before the create call: a Ctrl-C while the engine creates it must still remove it (by name)
+  const remove = cleanups.push(`remove container ${opts.name}`, async () => {
+    await docker().getContainer(opts.name).remove({ force: true, v: true }).catch(() => {});
+  });
   const container = await docker().createContainer({
     Image: image,
     name: opts.name,
@@ -71,9 +75,6 @@ export async function startBuildContainer(
       NetworkMode: opts.network === false ? 'none' : 'bridge',
       Init: true,
     },
-  });
-  const remove = cleanups.push(`remove container ${opts.name}`, async () => {
-    await container.remove({ force: true, v: true }).catch(() => {});
   });
   await container.start();
   const exec = (argv: string[], o: ContainerExecOptions = {}) => containerExec(container, argv, { debug: opts.debug, ...o });

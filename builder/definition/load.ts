@@ -118,7 +118,7 @@ export function parseDefinition(text: string, file: string): ImageDefinition {
     const pos = positionOf(doc, lc, p);
     problems.push(`${rel}:${pos.line}:${pos.col} ${field}: ${describeIssue(issue)}`);
   }
-  const place = (s: string) => s.slice(rel.length + 1).split(':').slice(0, 2).map(Number) as [number, number];
+  const place = (s: string) => s.slice(rel.length + 1).split(':').slice(0, 2).map((x) => parseInt(x, 10)) as [number, number];
   problems.sort((a, b) => place(a)[0] - place(b)[0] || place(a)[1] - place(b)[1]);
   throw new ConfigError(problems, `see the field reference: pibake schema (or README "Image definitions")`);
 }

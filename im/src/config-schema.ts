@@ -53,7 +53,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
   } },
   bootstrap_admin: { kind: 'object', optional: true, fields: {
     name: { kind: 'string', pattern: /^[a-z0-9_][a-z0-9_.-]{0,31}$/, hint: 'use 1-32 characters from a-z 0-9 _ . -, not starting with - or .' },
-    password_hash: { kind: 'string', pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, check: scryptParamsUsable, hint: "paste the output of 'pibake-im-admin hash-password' (N a power of two 1024–1048576, r 1–32, p 1–16)" },
+    password_hash: { kind: 'string', pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, check: scryptParamsUsable, hint: "paste the output of 'pibake-im-admin hash-password' (N a power of two ≥ 1024, 128·N·r ≤ 16 MiB, N·r·p ≤ 262144: no dearer than its own)" },
   } },
 };
 

@@ -37,8 +37,9 @@ describe('config', () => {
     expect(err('listen: [1,\n')).toMatch(/^c\.yaml:\d+: invalid YAML: .* — fix: correct the YAML syntax$/);
     expect(err('bootstrap_admin:\n  name: root\n  password_hash: hunter2\n')).toMatch(/^c\.yaml:3: bootstrap_admin\.password_hash: .*hash-password/);
     // well-formed but not computable: every login would fail with 500
-    for (const h of ['scrypt$99999999999$8$1$c2FsdA==$ZGVm', 'scrypt$16384$0$1$c2FsdA==$' + 'A'.repeat(44), 'scrypt$1000$8$1$c2FsdA==$' + 'A'.repeat(44)])
-      expect(err(`bootstrap_admin:\n  name: root\n  password_hash: "${h}"\n`)).toMatch(/^c\.yaml:3: bootstrap_admin\.password_hash: .*N a power of two 1024–1048576/);
+    // and none dearer than the server's own (a wrong password costs as much: a login as a denial of service)
+    for (const h of ['scrypt$99999999999$8$1$c2FsdA==$ZGVm', 'scrypt$16384$0$1$c2FsdA==$' + 'A'.repeat(44), 'scrypt$1000$8$1$c2FsdA==$' + 'A'.repeat(44), 'scrypt$1048576$32$16$c2FsdA==$' + 'A'.repeat(44), 'scrypt$16384$8$4$c2FsdA==$' + 'A'.repeat(44)])
+      expect(err(`bootstrap_admin:\n  name: root\n  password_hash: "${h}"\n`)).toMatch(/^c\.yaml:3: bootstrap_admin\.password_hash: .*N a power of two ≥ 1024, 128·N·r ≤ 16 MiB/);
     expect(parseConfig(`bootstrap_admin:\n  name: root\n  password_hash: "scrypt$16384$8$1$c2FsdA==$${'A'.repeat(43)}="\n`, 'c.yaml').bootstrap_admin?.name).toBe('root');
     expect(err('- a\n')).toMatch(/^c\.yaml:1: /);
     for (const e of [err('logging:\n  level: loud\n'), err('nope: 1')]) expect(e.split('\n')).toHaveLength(1);

@@ -78,8 +78,8 @@ describe('image definition', () => {
     const good = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$' + Buffer.alloc(32, 7).toString('base64');
     expect(admin('admin', good)).toEqual([]);
     expect(admin('-admin', good)[0]).toMatch(/im-server\.admin\.name: a user name: 1–32 of a-z 0-9 _ \. -, not starting with - or \./);
-    for (const bad of [good.replace('16384', '99999999999'), good.replace('$8$', '$0$'), 'scrypt$16384$8$1$abc$def'])
-      expect(admin('admin', bad)[0]).toMatch(/password_hash: scrypt parameters the server can compute/);
+    for (const bad of [good.replace('16384', '99999999999'), good.replace('$8$', '$0$'), 'scrypt$16384$8$1$abc$def', good.replace('16384$8$1', '1048576$32$16')])
+      expect(admin('admin', bad)[0]).toMatch(/password_hash: scrypt parameters that cost no more than the server's own hashes/);
   });
 
   it('reports YAML syntax errors with their position', () => {
