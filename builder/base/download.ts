@@ -30,7 +30,8 @@ export function extensionOf(name: string): '.img' | '.img.xz' | '.zip' {
   return '.img';
 }
 
-export async function download(url: string, sha256: string, reporter: Reporter, signal?: AbortSignal): Promise<string> {
+/** idleMs: how long a silent connection is waited for before it is dropped and the download resumed. */
+export async function download(url: string, sha256: string, reporter: Reporter, signal?: AbortSignal, idleMs = 60_000): Promise<string> {
   const dir = cacheDir('downloads');
   mkdirSync(dir, { recursive: true });
   const final = path.join(dir, `${sha256}${extensionOf(new URL(url).pathname)}`);
@@ -43,7 +44,7 @@ export async function download(url: string, sha256: string, reporter: Reporter, 
     const have = existsSync(part) ? statSync(part).size : 0;
     let res: IncomingMessage;
     try {
-      res = await httpGet(url, have ? { Range: `bytes=${have}-` } : {}, signal);
+      res = await httpGet(url, have ? { Range: `bytes=${have}-` } : {}, signal, idleMs);
     } catch (e: any) {
       if (attempt < 4 && !signal?.aborted) continue;
       throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: ${e.code ?? e.message}`, 'check the URL and the network; a rerun resumes where it stopped');
@@ -55,7 +56,8 @@ export async function download(url: string, sha256: string, reporter: Reporter, 
     }
     if (status < 200 || status > 299) {
       res.resume();
-      throw new PibakeError('tool', 'E_DOWNLOAD', `cannot download ${url}: HTTP ${status}`, 'check the URL in base.url');
+      // the URL is wrong (bad input, exit 2) or the server is (exit 1)
+      throw new PibakeError(status >= 400 && status < 500 ? 'config' : 'tool', 'E_DOWNLOAD', `cannot download ${url}: HTTP ${status}`, 'check the URL in base.url');
     }
     const resumed = status === 206 && have > 0;
     if (have && !resumed) unlinkSync(part);

@@ -91,6 +91,11 @@ export async function resolveBase(spec: BaseSpec, bc: BaseContext): Promise<Reso
       throw new PibakeError('config', 'E_DIGEST', `sha256 of ${spec.file} is ${digest}, the definition says ${spec.sha256}`, 'fix base.sha256 or use the right file');
   }
   const image = formatOf(file) === '.img' ? file : await unpack(file, digest, bc);
-  checkLayout(image, spec.url ? `base.url ${spec.url}` : `base.file ${spec.file}`, image !== file);
+  try {
+    checkLayout(image, spec.url ? `base.url ${spec.url}` : `base.file ${spec.file}`, image !== file);
+  } catch (e) {
+    if (kind === 'url') rmSync(file, { force: true }); // a download that is no image is not worth keeping either
+    throw e;
+  }
   return { image, digest: `sha256:${digest}`, kind };
 }

@@ -12,8 +12,11 @@ export class HttpGetError extends Error {
   }
 }
 
-/** GETs `url` with `headers`, following up to `maxRedirects` 301/302/303/307/308; resolves with the final response. */
-export function httpGet(url: string, headers: Record<string, string>, signal?: AbortSignal, maxRedirects = 5): Promise<http.IncomingMessage> {
+/**
+ * GETs `url` with `headers`, following up to `maxRedirects` 301/302/303/307/308; resolves with the final response.
+ * A connection silent for `idleMs` (no answer, or a body that stalls) is destroyed with ETIMEDOUT.
+ */
+export function httpGet(url: string, headers: Record<string, string>, signal?: AbortSignal, idleMs = 60_000, maxRedirects = 5): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return reject(new HttpGetError(`redirected to a ${u.protocol} URL`));
@@ -23,10 +26,11 @@ export function httpGet(url: string, headers: Record<string, string>, signal?: A
         res.resume();
         if (maxRedirects <= 0) return reject(new HttpGetError('too many redirects'));
         const next = new URL(res.headers.location, u).toString();
-        return httpGet(next, headers, signal, maxRedirects - 1).then(resolve, reject);
+        return httpGet(next, headers, signal, idleMs, maxRedirects - 1).then(resolve, reject);
       }
       resolve(res);
     });
+    req.setTimeout(idleMs, () => req.destroy(Object.assign(new Error(`no data for ${idleMs / 1000} s`), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => reject(new HttpGetError(e.message, e.code)));
   });
 }

@@ -14,6 +14,7 @@ import { PibakeError } from '../../builder/errors.ts';
 const body = randomBytes(3 << 20);
 const moved = randomBytes(1 << 20); // served at /second.img, reached through a redirect from /moved
 const movedDigest = createHash('sha256').update(moved).digest('hex');
+const stalled = randomBytes(1 << 20);
 const digest = createHash('sha256').update(body).digest('hex');
 const ranges: string[] = [];
 let breakFirst = true;
@@ -24,6 +25,14 @@ beforeAll(async () => {
   process.env.PIBAKE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pibake-cache-'));
   server = http.createServer((req, res) => {
     if (req.url === '/moved') return void res.writeHead(302, { location: '/second.img' }).end();
+    if (req.url === '/stall.img') {
+      // the first answer stalls after 256 KiB and never ends; the resumed one sends the rest
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0;
+      res.writeHead(from ? 206 : 200, { 'content-length': stalled.length - from });
+      if (from) return void res.end(stalled.subarray(from));
+      return void res.write(stalled.subarray(0, 256 << 10));
+    }
+    if (req.url === '/gone.img') return void res.writeHead(404).end();
     if (req.url === '/second.img') return void res.writeHead(200, { 'content-length': moved.length }).end(moved);
     const range = req.headers.range;
     ranges.push(range ?? 'none');
@@ -82,6 +91,18 @@ describe('download', () => {
     } finally {
       py.kill();
     }
+  });
+
+  it('a connection that goes silent mid-body is dropped after the idle time and the download resumes', async () => {
+    const want = createHash('sha256').update(stalled).digest('hex');
+    const file = await download(`${base}/stall.img`, want, createReporter({ quiet: true }), undefined, 300);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(want);
+  });
+
+  it('a 404 is bad input (exit 2) naming the URL', async () => {
+    const err = await download(`${base}/gone.img`, 'e'.repeat(64), createReporter({ quiet: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PibakeError);
+    expect([(err as PibakeError).exitCode, (err as PibakeError).message]).toEqual([2, `cannot download ${base}/gone.img: HTTP 404`]);
   });
 
   it('rejects a wrong digest with a config error and keeps no partial file', async () => {
