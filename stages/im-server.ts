@@ -39,6 +39,8 @@ export default defineStage({
     // Each concurrent login runs scrypt with 16 MiB on one of max_threads pool threads; the unit must hold them all.
     const mib = (s: string) => Number(s.slice(0, -1)) * ({ K: 1 / 1024, M: 1, G: 1024 } as const)[s.slice(-1) as 'K' | 'M' | 'G'];
     const need = c.max_threads * 16 + 128;
+    if (mib(c.memory_high) > mib(c.memory_max))
+      ctx.addIssue({ code: 'custom', path: ['memory_high'], message: `${c.memory_high} is above memory_max ${c.memory_max}: the soft limit must be below the hard one` });
     if (mib(c.memory_max) < need)
       ctx.addIssue({ code: 'custom', path: ['memory_max'], message: `${c.memory_max} cannot hold ${c.max_threads} concurrent logins (16 MiB each, ~${need}M in all); raise memory_max or lower max_threads` });
   }),

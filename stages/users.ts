@@ -43,7 +43,7 @@ export default defineStage({
     const groups = new Set((await ctx.readFile('/etc/group')).split('\n').map((l) => l.split(':')[0]));
     const missing = [...new Set(cfg.accounts.flatMap((u) => u.groups))].filter((g) => !groups.has(g));
     if (missing.length)
-      throw new PibakeError('stage', 'E_USER_GROUP', `group ${missing.join(', ')}: not in the image`, 'use groups the base has (Pi OS: sudo, adm, video, audio, plugdev, netdev, gpio, i2c, spi), or install the package that creates it first');
+      throw new PibakeError('stage', 'E_USER_GROUP', `group ${missing.join(', ')}: not in the image`, 'use groups the base has (the bootstrapped Debian base: sudo, adm, users, video, audio, plugdev, netdev; Pi OS adds gpio, i2c, spi), or install the package that creates it first');
     for (const u of cfg.accounts) {
       if (!new RegExp(`^${u.name}:`, 'm').test(passwd)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
       if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);

@@ -51,7 +51,7 @@ export const baseSchema = z
 
 export const outputSchema = z
   .strictObject({
-    dir: z.string().default('out').describe('Output directory (relative to the current directory)'),
+    dir: z.string().min(1).default('out').describe('Output directory (relative to the current directory)'),
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores, starting with a letter or digit').optional().describe('File name stem; default: the definition name'),
     xz_level: z.number().int().min(0).max(9).default(6).describe('xz compression level (multi-threaded)'),
     extra_space_mb: z.number().int().min(0).max(65536).default(256).describe('Free space added to the root filesystem for the stages'),
