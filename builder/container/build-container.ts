@@ -26,6 +26,12 @@ function loopDevices(): Docker.DeviceMapping[] {
 }
 
 export const containerLabel = 'io.pibake.build';
+
+/**
+ * The engine says the container is gone (removed by an interrupt's cleanup before a late cleanup ran). What lived
+ * inside it went with it: its mount namespace, so its mounts, and with them the auto-clearing loop devices.
+ */
+export const containerGone = (e: unknown): boolean => /HTTP code 404|no such container/i.test(String((e as Error)?.message ?? e));
 const pidLabel = 'io.pibake.pid';
 
 /** Removes build containers whose pibake process is gone (a kill -9 or a crashed host). Returns their names. */

@@ -1,7 +1,7 @@
 // Opens a working image for the stages (rootfs loop mount + bootfs folder + chroot prepared) and closes it again.
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import type { BuildContainer } from '../container/build-container.ts';
+import { containerGone, type BuildContainer } from '../container/build-container.ts';
 import type { CleanupStack } from '../cleanup.ts';
 import { parseSfdiskJson, type PiLayout } from './partitions.ts';
 
@@ -42,6 +42,16 @@ export class ImageSession {
     return this.c.exec([SESSION_SCRIPT, ...args.map(String)]);
   }
 
+  /** A cleanup step: nothing to undo when the container (and its mount namespace) is already gone. */
+  private stepUnlessGone(name: string): Promise<void> {
+    return this.step(name).then(
+      () => {},
+      (e: unknown) => {
+        if (!containerGone(e)) throw e;
+      },
+    );
+  }
+
   async readLayout(): Promise<PiLayout> {
     this.layout = parseSfdiskJson((await this.c.exec(['sfdisk', '--json', '/build/work.img'])).stdout, path.basename(this.hostImage));
     return this.layout;
@@ -55,10 +65,10 @@ export class ImageSession {
       await this.readLayout();
     }
     const { root, boot, sectorSize } = this.layout;
-    this.releaseMount = cleanups.push('unmount the image and detach its loop device', () => this.step('unmount').then(() => {}));
+    this.releaseMount = cleanups.push('unmount the image and detach its loop device', () => this.stepUnlessGone('unmount'));
     await this.step('mount-root', root.start * sectorSize, root.size * sectorSize);
     await this.step('copy-boot-out', boot.start * sectorSize);
-    this.releaseChroot = cleanups.push('release the chroot (policy-rc.d, resolv.conf, /proc /sys /dev /run)', () => this.step('chroot-release').then(() => {}));
+    this.releaseChroot = cleanups.push('release the chroot (policy-rc.d, resolv.conf, /proc /sys /dev /run)', () => this.stepUnlessGone('chroot-release'));
     await this.step('chroot-prepare');
   }
 
