@@ -75,14 +75,17 @@ export function checkDatabaseFile(file: string): string[] {
 
 export function restoreFrom(file: string, dataDir: string): void {
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
-  if (!statSync(file).isFile()) throw new Error(`${file} is not a file — fix: give a backup file (pibake-im-YYYYMMDDTHHMMSSZ.db)`);
+  if (!statSync(file).isFile()) throw new Error(`${file} is not a file — fix: give a backup file (pibake-im-YYYYMMDDTHHMMSSmmmZ.db)`);
   const target = dbPath(dataDir);
   const tmp = target + '.restore';
   // check the copy, never the backup itself: SQLite opening a WAL-mode file creates -wal and -shm next to it, and
   // read-only it cannot remove them again (they would be orphaned in the backups dir once retention prunes the file)
   copyFileSync(file, tmp);
   let problems: string[];
-  try { problems = checkDatabaseFile(tmp); } catch (err) { rmSync(tmp, { force: true }); throw err; } finally { removeSidecars(tmp); }
+  try { problems = checkDatabaseFile(tmp); } catch (err: any) {
+    rmSync(tmp, { force: true });
+    throw err?.code === 'SQLITE_NOTADB' ? new Error(`${basename(file)} is not an SQLite database — fix: give a backup file the backup command wrote (pibake-im-YYYYMMDDTHHMMSSmmmZ.db)`) : err;
+  } finally { removeSidecars(tmp); }
   if (problems.length) { rmSync(tmp, { force: true }); throw new Error(`${basename(file)} failed its check: ${problems[0]}`); }
   fsyncPath(tmp);
   rmSync(target + '-wal', { force: true });

@@ -133,6 +133,11 @@ describe('durability', () => {
     expect(second).toMatch(/another pibake-im \(pid \d+\) is using data_dir/);
     expect(readFileSync(join(srv.dir, 'data', 'pibake-im.pid'), 'utf8').trim()).toBe(String(srv.proc.pid));
     expect(await srv.stop()).toBe(0);
+    // a file that is no database: one line naming it, and the database is untouched
+    writeFileSync(join(srv.dir, 'notes.txt'), 'not a database\n'.repeat(100));
+    const notDb = admin(srv, ['restore', join(srv.dir, 'notes.txt')]);
+    expect([notDb.code, notDb.stderr.trim()]).toEqual([1, expect.stringMatching(/notes\.txt is not an SQLite database — fix: give a backup file/)]);
+    expect(notDb.stderr.trim().split('\n')).toHaveLength(1);
     const r = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(join(srv.dir, 'backups')).sort()).toEqual(backups); // no -wal / -shm left next to the backup
