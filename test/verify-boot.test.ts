@@ -55,7 +55,7 @@ describe('boot of the base image', () => {
     });
     process.stderr.write(formatReport(report) + '\n');
     const rows = new Map(report.boots[0]!.checks.map((c) => [c.id, c]));
-    for (const id of ['boot.multi-user', 'boot.no-failed-units', 'boot.rootfs-expanded', 'timing.boot-to-multi-user', 'test.must-pass']) expect(rows.get(id)?.status, `${id}: ${rows.get(id)?.detail}`).toBe('pass');
+    for (const id of ['boot.multi-user', 'boot.no-failed-units', 'boot.rootfs-expanded', 'boot.disk-id-renewed', 'timing.boot-to-multi-user', 'test.must-pass']) expect(rows.get(id)?.status, `${id}: ${rows.get(id)?.detail}`).toBe('pass');
     expect(rows.get('test.must-fail')).toMatchObject({ status: 'fail', source: 'extra' });
     expect(rows.get('test.must-fail')!.detail).toMatch(/exit 1; swappiness \d+/);
     expect(report.ok).toBe(false);

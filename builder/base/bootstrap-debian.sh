@@ -236,6 +236,41 @@ resize2fs "$dev"
 mkdir -p "${stamp%/*}"; touch "$stamp"
 EOF
   chmod 755 "$root/usr/lib/pibake/expand-rootfs"
+  cat > "$root/usr/lib/pibake/new-disk-id" <<'EOF'
+#!/bin/sh
+# pibake: give this card a disk id of its own at first boot, as Raspberry Pi OS does: every card flashed from one
+# image shares it, and two such cards in one Pi would share PARTUUIDs. The MBR id, fstab, cmdline.txt and
+# /etc/default/raspi-firmware (its kernel hooks rewrite cmdline.txt on every kernel update) change together.
+set -eu
+stamp=/var/lib/pibake/disk-id-renewed
+done_() { mkdir -p "${stamp%/*}"; touch "$stamp"; }
+dev=$(readlink -f "$(findmnt -no SOURCE /)")
+disk=/dev/$(lsblk -no PKNAME "$dev" | head -n1)
+old=$(sfdisk --disk-id "$disk"); old=${old#0x}
+files="/etc/fstab /boot/firmware/cmdline.txt /etc/default/raspi-firmware"
+for f in $files; do
+  # a file changed by hand keeps the card's id as it is: a half-rewritten set would not boot
+  grep -qs "PARTUUID=$old-" "$f" || { echo "new-disk-id: $f does not name PARTUUID=$old-*; disk id $old kept"; done_; exit 0; }
+done
+new=00000000
+while [ "$new" = 00000000 ] || [ "$new" = "$old" ]; do new=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n'); done
+# the files first, while /boot/firmware is mounted: writing the MBR makes udev re-probe the disk, the old
+# by-partuuid links vanish and systemd stops the mount that was bound to them
+for f in $files; do sed -i "s/PARTUUID=$old-/PARTUUID=$new-/g" "$f"; done
+sync
+sfdisk --no-reread --no-tell-kernel --disk-id "$disk" "0x$new" >/dev/null 2>&1 || true
+[ "$(sfdisk --disk-id "$disk")" = "0x$new" ] || {
+  for f in $files; do sed -i "s/PARTUUID=$new-/PARTUUID=$old-/g" "$f"; done; sync
+  echo "new-disk-id: could not write the disk id of $disk; kept $old" >&2; exit 1
+}
+echo "new-disk-id: $old -> $new"
+done_
+# mount /boot/firmware again through its new PARTUUID, for the rest of this first boot
+udevadm settle --timeout=30 || true
+systemctl daemon-reload
+systemctl start boot-firmware.mount
+EOF
+  chmod 755 "$root/usr/lib/pibake/new-disk-id"
   cat > "$root/etc/systemd/system/pibake-expand-rootfs.service" <<'EOF'
 [Unit]
 Description=Expand the root partition and file system to the whole card (pibake first boot)
@@ -253,10 +288,29 @@ RemainAfterExit=yes
 [Install]
 WantedBy=local-fs.target
 EOF
+  cat > "$root/etc/systemd/system/pibake-new-disk-id.service" <<'EOF'
+[Unit]
+Description=Give the card a disk id of its own (pibake first boot, as Raspberry Pi OS does)
+# Wants, not Requires: the mount goes down when the old PARTUUID link vanishes, and must not take this unit along
+Wants=boot-firmware.mount
+After=systemd-remount-fs.service pibake-expand-rootfs.service boot-firmware.mount
+Before=local-fs.target shutdown.target
+Conflicts=shutdown.target
+DefaultDependencies=no
+ConditionPathExists=!/var/lib/pibake/disk-id-renewed
+
+[Service]
+Type=oneshot
+ExecStart=/usr/lib/pibake/new-disk-id
+RemainAfterExit=yes
+
+[Install]
+WantedBy=local-fs.target
+EOF
 
   # --- services like Pi OS Lite: ssh installed but disabled; the rest enabled
   chroot "$root" systemctl enable pibake-ssh-keygen.service pibake-sshswitch.service pibake-userconf.service \
-    pibake-expand-rootfs.service >&2
+    pibake-expand-rootfs.service pibake-new-disk-id.service >&2
   chroot "$root" systemctl disable ssh.service >&2 || true
   chroot "$root" systemctl disable ssh.socket >&2 2>/dev/null || true
   local u
@@ -271,7 +325,8 @@ EOF
   {
     echo "# pibake base: the Raspberry Pi OS Lite service set, kept through systemd's first-boot preset-all."
     for u in avahi-daemon.service bluetooth.service cron.service NetworkManager.service systemd-timesyncd.service \
-      pibake-ssh-keygen.service pibake-sshswitch.service pibake-userconf.service pibake-expand-rootfs.service; do
+      pibake-ssh-keygen.service pibake-sshswitch.service pibake-userconf.service pibake-expand-rootfs.service \
+      pibake-new-disk-id.service; do
       echo "enable $u"
     done
     for u in ssh.service ssh.socket systemd-networkd.service systemd-networkd.socket systemd-networkd-wait-online.service \

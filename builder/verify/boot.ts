@@ -82,7 +82,7 @@ export async function bootAndVerify(o: BootOptions): Promise<BootReport> {
   const checks = validateChecks([
     ...bootChecks().map((c) => ({ ...c, source: 'builtin' })),
     ...((await rootFileExists(img, EXPAND_SCRIPT)) ? [{ ...expandCheck(), source: 'builtin' }] : []),
-    ...((await rootFileExists(img, DISK_ID_SCRIPT)) ? [{ ...diskIdCheck(), source: 'builtin' }] : []),
+    ...((await rootFileExists(img, DISK_ID_SCRIPT)) ? [{ ...diskIdCheck(img.table.diskId), source: 'builtin' }] : []),
     ...(withIm ? imChecks().filter((c) => !covered(c.id)).map((c) => ({ ...c, source: 'builtin' })) : []),
     ...o.stageChecks,
   ]);
