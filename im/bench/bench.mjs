@@ -101,14 +101,18 @@ async function startServer() {
   compileCacheWarm = !opt['no-compile-cache'] && existsSync(join(WORK, 'compile-cache', 'v8'));
   const child = spawn('taskset', ['-c', opt.servercpus ?? '0', join(BUNDLE, 'bin/pibake-im'), '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'], env });
   server = child;
-  // start-to-first-login: HTTP login + WebSocket auth, polled every ~50 ms
+  // start-to-first-login: HTTP login + WebSocket auth, polled every ~50 ms — answered by this server, not a stray
+  // one on the same port (the child must still run)
   let ms = null;
   while (performance.now() - t0 < 90000) {
+    if (child.exitCode !== null || child.signalCode !== null) { console.error(`bench: the server exited at start (${child.exitCode ?? child.signalCode}); is port ${PORT} free? (--port N)`); process.exit(1); }
     try {
       const { token } = await login(BASE, 'user1', 'pass');
       const c = await ImConnection.connect(WS, token);
       ms = performance.now() - t0;
       c.close();
+      await sleep(20);
+      if (child.exitCode !== null || child.signalCode !== null) continue; // a login answered by another server
       break;
     } catch { await sleep(50); }
   }
