@@ -1,5 +1,5 @@
 // The build pipeline: definition → base → working copy → builder container → stages → outputs, releasing everything.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostExec } from './host/exec.ts';
 import path from 'node:path';
 import { withCleanups } from './cleanup.ts';
@@ -11,7 +11,7 @@ import { resolveBase } from './base/resolve.ts';
 import { ImageSession } from './image/session.ts';
 import { createStageContext } from './context.ts';
 import { writeOutputs, outputNames } from './output/write.ts';
-import { prepareOutputDir } from './output/prepare-dir.ts';
+import { missingDirs, prepareOutputDir, removeIfEmpty } from './output/prepare-dir.ts';
 import { ensureImBundle } from './artifacts/im-bundle.ts';
 import { InterruptedError, PibakeError, StageError } from './errors.ts';
 import { builderVersion, cacheDir, projectRoot } from './paths.ts';
@@ -35,8 +35,12 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
   const names = outputNames(path.resolve(opts.outDir ?? def.output.dir), def.output.name ?? def.name);
   const badOut = (what: string) => new PibakeError('config', 'E_OUT', `output directory: ${what}`, 'choose a writable directory with --out or output.dir');
   if (names.dir.includes(':')) throw badOut(`${names.dir} contains ":" (Docker bind syntax)`);
+  const created = missingDirs(names.dir); // removed again if the build fails or is interrupted (and they are empty)
   prepareOutputDir(names.dir, badOut); // before any work: a bad --out fails in a second, not after the base
   return withCleanups('the build', r, async (cleanups, signal) => {
+    cleanups.push('remove the output directory this build made, if it stayed empty', () => {
+      if (!existsSync(names.xz)) removeIfEmpty(created);
+    });
     const checkAbort = () => {
       if (signal.aborted) throw new InterruptedError('SIGINT');
     };

@@ -1,7 +1,33 @@
 // Creates and checks an output directory before any work starts: one component at a time, so a path that can
 // never exist (e.g. under /proc, where recursive mkdir loops forever) fails at once with one clear line.
-import { mkdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+
+/** The directories of `dir`'s path that do not exist yet, outermost first (what prepareOutputDir will create). */
+export function missingDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
+    try {
+      statSync(cur);
+      break;
+    } catch {
+      missing.unshift(cur);
+    }
+    if (cur === path.dirname(cur)) break;
+  }
+  return missing;
+}
+
+/** Removes the directories a failed run created, innermost first, as long as they are empty. */
+export function removeIfEmpty(dirs: string[]): void {
+  for (const d of [...dirs].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): leave it and everything above it
+    }
+  }
+}
 
 /** Throws `fail(what)` when `dir` cannot be made into a writable directory; returns the absolute path. */
 export function prepareOutputDir(dir: string, fail: (what: string) => Error): string {

@@ -1,9 +1,9 @@
 // prepareOutputDir: creates nested directories, and fails at once with one line where no directory can exist.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareOutputDir } from '../../builder/output/prepare-dir.ts';
+import { missingDirs, prepareOutputDir, removeIfEmpty } from '../../builder/output/prepare-dir.ts';
 
 const fail = (what: string) => new Error(what);
 
@@ -25,5 +25,18 @@ describe('prepareOutputDir', () => {
     const t0 = Date.now();
     expect(() => prepareOutputDir('/proc/pibake-x/y', fail)).toThrow('cannot create /proc/pibake-x (ENOENT)');
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('the output directories a failed build made', () => {
+  it('are removed again while empty, innermost first; a directory with a file in it stays, with its parents', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    const made = missingDirs(join(root, 'a/b/c'));
+    expect(made).toEqual([join(root, 'a'), join(root, 'a/b'), join(root, 'a/b/c')]);
+    prepareOutputDir(join(root, 'a/b/c'), fail);
+    writeFileSync(join(root, 'a', 'keep.txt'), 'x');
+    removeIfEmpty(made);
+    expect([existsSync(join(root, 'a/b')), existsSync(join(root, 'a/keep.txt'))]).toEqual([false, true]);
+    expect(missingDirs(root)).toEqual([]);
   });
 });
