@@ -83,13 +83,13 @@ await yargs(hideBin(process.argv))
         .option('definition', { type: 'string', describe: 'definition the image was built from (its stages declare the checks)' })
         .option('compare-base', { type: 'boolean', describe: 'also boot the unmodified base and compare boot times' })
         .option('base-image', { type: 'string', describe: 'the base for --compare-base (default: found through <name>.manifest.json next to the image and the base cache)' })
-        .option('timeout', { type: 'number', default: 900, describe: 'seconds before a boot is given up (1–7200)' })
+        .option('timeout', { type: 'string', default: '900', describe: 'seconds before a boot is given up (1–7200)' }) // read as given, so a bad value is quoted back
         .option('report', { type: 'string', describe: 'directory for verify-report.json and the console logs (default: next to the image)' }),
     (a) =>
       run(async () => {
         if (!existsSync(a.image as string)) throw new PibakeError('config', 'E_IMAGE', `${a.image}: no such image`, 'give the .img or .img.xz that pibake build wrote');
-        const timeout = a.timeout as number;
-        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${process.argv[process.argv.indexOf('--timeout') + 1] ?? timeout}: not a number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
+        const timeout = Number(a.timeout);
+        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${a.timeout}: not a number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
         await ensureHostTools();
         const { verifyCommand } = await import('./verify/command.ts');
         return verifyCommand({
@@ -97,7 +97,7 @@ await yargs(hideBin(process.argv))
           definition: a.definition as string | undefined,
           compareBase: Boolean(a['compare-base']),
           baseImage: a['base-image'] as string | undefined,
-          timeoutSec: a.timeout as number,
+          timeoutSec: timeout,
           reportDir: a.report as string | undefined,
           verbose: Boolean(a.verbose),
         });

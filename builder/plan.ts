@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedDefinition } from './definition/load.ts';
 import { bootstrapCachePath } from './base/bootstrap.ts';
-import { debugfsView, parseLayoutFromImage } from './image/base-view.ts';
-import { parseSfdiskJson } from './image/partitions.ts';
+import { debugfsView, readBaseLayout } from './image/base-view.ts';
 import { stages } from '../stages/index.ts';
 import type { BaseView } from './stage.ts';
 import { cacheDir } from './paths.ts';
@@ -35,13 +34,7 @@ export async function plan(loaded: LoadedDefinition): Promise<string> {
   const img = await cachedBaseImage(loaded);
   let view: BaseView | undefined;
   if (img) {
-    let table: string;
-    try {
-      table = parseLayoutFromImage(img);
-    } catch {
-      throw new PibakeError('config', 'E_LAYOUT', `${img}: no partition table sfdisk can read`, 'the base must be a Raspberry Pi OS disk image (.img)');
-    }
-    view = debugfsView(img, parseSfdiskJson(table, img));
+    view = debugfsView(img, readBaseLayout(img, img));
     lines.push(`base: ${baseDesc} — cached at ${img}; details below read from it`);
   } else {
     lines.push(`base: ${baseDesc} — not built yet; details marked (after base) are known once the base is cached (pibake build)`);

@@ -32,10 +32,11 @@ export default defineStage({
       .prefault({}),
   }),
   async apply(ctx, cfg) {
-    const passwd = await ctx.readFile('/etc/passwd');
+    // the image's accounts by name: name:x:uid:gid:gecos:home:shell
+    const existing = new Map((await ctx.readFile('/etc/passwd')).split('\n').map((l) => l.split(':')).map((f) => [f[0]!, f]));
     // a login account may be one the base already has (a Pi OS user), never a system or service account
     const taken = cfg.accounts.flatMap((u) => {
-      const f = passwd.split('\n').find((l) => l.startsWith(`${u.name}:`))?.split(':');
+      const f = existing.get(u.name);
       return f && (Number(f[2]) < 1000 || Number(f[2]) === 65534 || f[5] !== `/home/${u.name}`) ? [`${u.name} (uid ${f[2]}, home ${f[5]})`] : [];
     });
     if (taken.length)
@@ -45,7 +46,7 @@ export default defineStage({
     if (missing.length)
       throw new PibakeError('stage', 'E_USER_GROUP', `group ${missing.join(', ')}: not in the image`, 'use groups the base has (the bootstrapped Debian base: sudo, adm, users, video, audio, plugdev, netdev; Pi OS adds gpio, i2c, spi), or install the package that creates it first');
     for (const u of cfg.accounts) {
-      if (!new RegExp(`^${u.name}:`, 'm').test(passwd)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
+      if (!existing.has(u.name)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
       if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);
       await ctx.run(['usermod', '--password', u.password_hash ?? '!', u.name]);
       if (u.ssh_authorized_keys.length)

@@ -29,8 +29,8 @@ export function bootstrapKey(spec: BootstrapSpec, mirrors: { mirror: string; sec
 }
 
 /** Where a cached bootstrap base lives (for plan: no Docker, no root). */
-export function bootstrapCachePath(spec: BootstrapSpec): { dir: string; key: string } {
-  const key = bootstrapKey(spec, bootstrapMirrors(spec));
+export function bootstrapCachePath(spec: BootstrapSpec, mirrors = bootstrapMirrors(spec)): { dir: string; key: string } {
+  const key = bootstrapKey(spec, mirrors);
   return { dir: cacheDir('base', `bootstrap-${key.slice(0, 16)}`), key };
 }
 
@@ -40,8 +40,9 @@ function baseInfo(dir: string, mirror: string, security: string | undefined): Re
 }
 
 export async function bootstrapBase(spec: BootstrapSpec, bc: BaseContext): Promise<ResolvedBase> {
-  const { mirror, security } = bootstrapMirrors(spec);
-  const { dir, key } = bootstrapCachePath(spec);
+  const mirrors = bootstrapMirrors(spec); // the host's apt sources, read once
+  const { mirror, security } = mirrors;
+  const { dir, key } = bootstrapCachePath(spec, mirrors);
   const image = path.join(dir, 'base.img');
   if (existsSync(image) && existsSync(path.join(dir, 'base.json'))) {
     bc.reporter.info(`base: cached bootstrap ${path.basename(dir)} (key ${key.slice(0, 12)})`);

@@ -65,13 +65,12 @@ export async function download(url: string, sha256: string, reporter: Reporter, 
     const total = Number(res.headers['content-length'] ?? 0) + start || undefined;
     if (resumed) reporter.info(`base: resuming download at ${(start / 1048576).toFixed(1)} MiB`);
     let done = start;
-    const body = res;
-    body.on('data', (c: Buffer) => {
+    res.on('data', (c: Buffer) => {
       done += c.length;
       reporter.progress('download', done, total);
     });
     try {
-      await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+      await pipeline(res, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
       break;
     } catch (e: any) {
       if (signal?.aborted || attempt >= 4) throw new PibakeError('tool', 'E_DOWNLOAD', `download of ${url} broke off: ${e.message}`, 'run the build again: it resumes');

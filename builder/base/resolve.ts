@@ -11,8 +11,7 @@ import { startBuildContainer } from '../container/build-container.ts';
 import { bootstrapBase } from './bootstrap.ts';
 import { download, formatOf } from './download.ts';
 import { fillCacheDir } from '../host/cache-entry.ts';
-import { parseLayoutFromImage } from '../image/base-view.ts';
-import { parseSfdiskJson } from '../image/partitions.ts';
+import { readBaseLayout } from '../image/base-view.ts';
 
 export interface BaseContext {
   reporter: Reporter;
@@ -53,26 +52,6 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
   return image;
 }
 
-/**
- * The base must be a Pi OS disk image before any container opens it: one line naming the definition field, and an
- * unpacked copy in the cache is removed again (the download, which matched its sha256, stays).
- */
-function checkLayout(image: string, what: string, unpacked: boolean): void {
-  let table: string;
-  try {
-    table = parseLayoutFromImage(image);
-  } catch {
-    if (unpacked) rmSync(path.dirname(image), { recursive: true, force: true });
-    throw new PibakeError('config', 'E_LAYOUT', `${what}: not a disk image (sfdisk finds no partition table)`, 'give a Raspberry Pi OS Lite image (.img, .img.xz or .zip) and its sha256');
-  }
-  try {
-    parseSfdiskJson(table, what);
-  } catch (e) {
-    if (unpacked) rmSync(path.dirname(image), { recursive: true, force: true });
-    throw e;
-  }
-}
-
 export async function resolveBase(spec: BaseSpec, bc: BaseContext): Promise<ResolvedBase> {
   if (spec.bootstrap) return bootstrapBase(spec.bootstrap, bc);
   let file: string;
@@ -91,10 +70,13 @@ export async function resolveBase(spec: BaseSpec, bc: BaseContext): Promise<Reso
       throw new PibakeError('config', 'E_DIGEST', `sha256 of ${spec.file} is ${digest}, the definition says ${spec.sha256}`, 'fix base.sha256 or use the right file');
   }
   const image = formatOf(file) === '.img' ? file : await unpack(file, digest, bc);
+  // a Pi OS disk image before any container opens it; what is not one is not kept: neither its unpacked copy in
+  // the cache nor the download (it matched its sha256, but is no use)
   try {
-    checkLayout(image, spec.url ? `base.url ${spec.url}` : `base.file ${spec.file}`, image !== file);
+    readBaseLayout(image, spec.url ? `base.url ${spec.url}` : `base.file ${spec.file}`);
   } catch (e) {
-    if (kind === 'url') rmSync(file, { force: true }); // a download that is no image is not worth keeping either
+    if (image !== file) rmSync(path.dirname(image), { recursive: true, force: true });
+    if (kind === 'url') rmSync(file, { force: true });
     throw e;
   }
   return { image, digest: `sha256:${digest}`, kind };

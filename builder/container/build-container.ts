@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { docker } from './docker.ts';
 import { containerExec, type ContainerExecOptions, type ExecResult } from './exec.ts';
 import type { CleanupStack } from '../cleanup.ts';
+import { pidAlive } from '../host/stale-dirs.ts';
 
 export interface Bind {
   host: string;
@@ -41,14 +42,7 @@ export async function removeOrphanContainers(): Promise<string[]> {
   for (const info of list) {
     const pid = Number(info.Labels[pidLabel]);
     if (!Number.isInteger(pid) || pid <= 0) continue; // not ours to judge (made by another pibake version)
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch {
-      /* no such process */
-    }
-    if (alive) continue;
+    if (pidAlive(pid)) continue;
     await docker().getContainer(info.Id).remove({ force: true }).catch(() => {});
     removed.push(info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12));
   }

@@ -31,6 +31,15 @@ function setup() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Two connections to one WAL database that never wait for a lock themselves (timeout 0): the batcher's and another process's. */
+function twoConnections() {
+  dir = mkdtempSync(join(tmpdir(), 'pibake-im-batcher-'));
+  const db = new Database(join(dir, 't.db'), { timeout: 0 });
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+  return { db, other: new Database(join(dir, 't.db'), { timeout: 0 }) };
+}
+
 describe('CommitBatcher', () => {
   it('settles run() only after the sync, runVisible() right after the commit', async () => {
     const { db, batcher, release, releases } = setup();
@@ -78,11 +87,7 @@ describe('CommitBatcher', () => {
   });
 
   it('waits for a write lock another connection holds (retrying, without blocking), then commits every op', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pibake-im-batcher-'));
-    const db = new Database(join(dir, 't.db'), { timeout: 0 });
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
-    const other = new Database(join(dir, 't.db'), { timeout: 0 });
+    const { db, other } = twoConnections();
     let busy = 0;
     const batcher = new CommitBatcher(db, { windowMs: 0, maxBatch: 100, sync: async () => {}, onBusy: () => busy++ });
     db.prepare('SELECT count(*) FROM t').get(); // a read first: a deferred BEGIN would then fail on a stale snapshot
@@ -104,11 +109,7 @@ describe('CommitBatcher', () => {
   });
 
   it('fails a batch that cannot get the write lock within busyGiveUpMs, and goes on afterwards', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pibake-im-batcher-'));
-    const db = new Database(join(dir, 't.db'), { timeout: 0 });
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
-    const other = new Database(join(dir, 't.db'), { timeout: 0 });
+    const { db, other } = twoConnections();
     const batcher = new CommitBatcher(db, { windowMs: 0, maxBatch: 100, sync: async () => {}, busyGiveUpMs: 60 });
     other.exec('BEGIN IMMEDIATE');
     await expect(batcher.run(() => db.prepare('INSERT INTO t VALUES (1)').run())).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
