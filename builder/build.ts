@@ -34,6 +34,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
   const r = opts.reporter;
   const names = outputNames(path.resolve(opts.outDir ?? def.output.dir), def.output.name ?? def.name);
   const badOut = (what: string) => new PibakeError('config', 'E_OUT', `output directory: ${what}`, 'choose a writable directory with --out or output.dir');
+  if (opts.outDir === '') throw badOut('--out is empty'); // path.resolve('') is the current directory, silently
   if (names.dir.includes(':')) throw badOut(`${names.dir} contains ":" (Docker bind syntax)`);
   const created = missingDirs(names.dir); // removed again if the build fails or is interrupted (and they are empty)
   prepareOutputDir(names.dir, badOut); // before any work: a bad --out fails in a second, not after the base

@@ -31,7 +31,8 @@ export default defineStage({
     const status = base?.readFile('/var/lib/dpkg/status');
     const installed = (p: string) => (status ? isInstalled(status, p) : undefined);
     const tag = (p: string) => (status === undefined ? '' : installed(p) ? ' (already in the base)' : ' (new)');
-    return [...cfg.install.map((p) => `apt install ${p}${tag(p)}`), ...cfg.purge.map((p) => `apt purge ${p}${tag(p)}`)];
+    const purgeTag = (p: string) => (status === undefined ? '' : installed(p) ? '' : ' (not in the base, will be skipped)');
+    return [...cfg.install.map((p) => `apt install ${p}${tag(p)}`), ...cfg.purge.map((p) => `apt purge ${p}${purgeTag(p)}`)];
   },
   verify: (cfg) =>
     cfg.install.map((p) => ({

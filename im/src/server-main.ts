@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config, webDir());
   } catch (err: any) {
-    process.stderr.write(`pibake-im: cannot start: ${err?.code ? err.code + ' ' : ''}${err?.message ?? err}\n`);
+    const fix = err?.code === 'EADDRINUSE' ? ' — fix: stop what listens there, or set listen.port to a free port' : err?.code === 'EACCES' ? ' — fix: use a port above 1023, or run with CAP_NET_BIND_SERVICE' : '';
+    process.stderr.write(`pibake-im: cannot start: ${err?.message ?? err}${fix}\n`);
     process.exit(1);
   }
   // with NODE_COMPILE_CACHE (the wrapper sets it from systemd's CacheDirectory=), write the V8 code cache once the

@@ -40,3 +40,13 @@ describe('the output directories a failed build made', () => {
     expect(missingDirs(root)).toEqual([]);
   });
 });
+
+describe('build --out', () => {
+  it('an empty --out is bad input before any work (path.resolve would make it the current directory)', async () => {
+    const { build } = await import('../../builder/build.ts');
+    const { loadDefinition } = await import('../../builder/definition/load.ts');
+    const { createReporter } = await import('../../builder/reporter.ts');
+    const err = await build(loadDefinition('images/im-server.yaml'), { reporter: createReporter({ quiet: true }), outDir: '' }).catch((e: Error & { exitCode?: number }) => e);
+    expect([(err as { exitCode?: number }).exitCode, (err as Error).message]).toEqual([2, 'output directory: --out is empty']);
+  });
+});
