@@ -60,11 +60,9 @@ const cpu = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); cons
 const io = (pid) => { const s = readFileSync(`/proc/${pid}/io`, 'utf8'); return +(s.match(/^write_bytes:\s+(\d+)/m) ?? [0, 0])[1]; };
 const dirBytes = (d) => readdirSync(d).reduce((t, f) => { const p = join(d, f); const st = statSync(p); return t + (st.isDirectory() ? dirBytes(p) : st.size); }, 0);
 
-// ---- the bundle under test (x64 build of exactly what ships) ----
+// ---- the bundle under test (x64 build of exactly what ships), rebuilt every run (~3 s) so it is this checkout's ----
 const BUNDLE = join(WORK, 'bundle');
-if (!existsSync(join(BUNDLE, 'bin/pibake-im'))) {
-  execFileSync(process.execPath, [join(IM, 'scripts/build-bundle.mjs'), '--arch', 'x64', '--out', BUNDLE], { stdio: 'inherit' });
-}
+execFileSync(process.execPath, [join(IM, 'scripts/build-bundle.mjs'), '--arch', 'x64', '--out', BUNDLE], { stdio: 'inherit' });
 
 // ---- template data dir: 2000 accounts (password "pass"), one direct conversation per pair ----
 const TEMPLATE = join(WORK, 'template');
