@@ -51,7 +51,7 @@ export default defineStage({
     await ctx.run(['systemd-sysusers', '/usr/lib/sysusers.d/pibake-im.conf']);
     await ctx.writeFile(IM_CONFIG, ctx.render('im-server/config.yaml.njk', { ...cfg, admin: cfg.admin ?? null }), { mode: 0o640, owner: 'root', group: IM_USER });
     await ctx.writeFile(`/etc/systemd/system/${IM_UNIT}`, ctx.render('im-server/pibake-im.service.njk', { ...cfg, user: IM_USER }));
-    await ctx.writeFile('/usr/lib/pibake/im-admin-from-bootfs', ctx.render('im-server/admin-from-bootfs.sh.njk', { config: IM_CONFIG }), { mode: 0o755 });
+    await ctx.writeFile('/usr/lib/pibake/im-admin-from-bootfs', ctx.render('im-server/admin-from-bootfs.sh.njk', { config: IM_CONFIG, server: '/opt/pibake-im/bin/pibake-im' }), { mode: 0o755 });
     await ctx.writeFile('/etc/systemd/system/pibake-im-admin-bootfs.service', ctx.render('im-server/pibake-im-admin-bootfs.service.njk', {}));
     await ctx.run(['systemd-analyze', 'verify', '--man=no', `/etc/systemd/system/${IM_UNIT}`, '/etc/systemd/system/pibake-im-admin-bootfs.service']);
     await ctx.units.enable([IM_UNIT, 'pibake-im-admin-bootfs.service']);

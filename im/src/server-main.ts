@@ -17,16 +17,18 @@ async function main(): Promise<void> {
   process.umask(0o027); // database, backups and logs are private to the service user (and its group)
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`usage: pibake-im [--config FILE]   (default ${DEFAULT_CONFIG_PATH}, or $PIBAKE_IM_CONFIG)\nthe chat server; see README.md next to bin/ for the config keys\n`);
+    process.stdout.write(`usage: pibake-im [--config FILE] [--check-config]   (default ${DEFAULT_CONFIG_PATH}, or $PIBAKE_IM_CONFIG)\nthe chat server; --check-config only validates the config (exit 0, or 2 with the problem); see README.md next to bin/ for the config keys\n`);
     process.exit(0);
   }
   if (argv.includes('--version')) { process.stdout.write(`pibake-im ${VERSION}\n`); process.exit(0); }
-  const unknown = argv.find((a, i) => a.startsWith('-') && a !== '--config' && !a.startsWith('--config=') && argv[i - 1] !== '--config');
-  if (unknown) { process.stderr.write(`pibake-im: unknown option ${unknown} — fix: the only option is --config FILE\n`); process.exit(2); }
+  const checkOnly = argv.includes('--check-config');
+  const unknown = argv.find((a, i) => a.startsWith('-') && a !== '--config' && a !== '--check-config' && !a.startsWith('--config=') && argv[i - 1] !== '--config');
+  if (unknown) { process.stderr.write(`pibake-im: unknown option ${unknown} — fix: the options are --config FILE and --check-config\n`); process.exit(2); }
   let config;
   try {
-    const file = configPathFromArgs(argv, process.env);
+    const file = configPathFromArgs(argv.filter((a) => a !== '--check-config'), process.env);
     config = loadConfig(file);
+    if (checkOnly) { process.stdout.write(`pibake-im: ${file}: config ok\n`); process.exit(0); }
   } catch (err) {
     if (err instanceof ConfigError) { process.stderr.write(`pibake-im: ${err.message}\n`); process.exit(2); }
     throw err;

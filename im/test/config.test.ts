@@ -1,7 +1,7 @@
 // Config validation gives one clear line (file:line, what, fix); the server refuses a bad config without a stack trace.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config.ts';
@@ -56,6 +56,20 @@ describe('config', () => {
     const missing = spawnSync(NODE, [join(IM_DIR, 'src/server-main.ts')], { encoding: 'utf8', env: { ...process.env, PIBAKE_IM_CONFIG: join(dir, 'absent.yaml') } });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/absent\.yaml: cannot read config \(ENOENT\)/);
+  });
+
+  it('--check-config validates without starting: ok, or exit 2 naming a cut-short admin hash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pibake-im-cfg-'));
+    const hash = spawnSync(NODE, [join(IM_DIR, 'src/admin-main.ts'), 'hash-password'], { input: 'pw\n', encoding: 'utf8' }).stdout.trim();
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, `bootstrap_admin:\n  name: "root"\n  password_hash: "${hash}"\n`);
+    const ok = spawnSync(NODE, [join(IM_DIR, 'src/server-main.ts'), '--config', file, '--check-config'], { encoding: 'utf8', timeout: 20000 });
+    expect([ok.status, ok.stdout]).toEqual([0, `pibake-im: ${file}: config ok\n`]);
+    writeFileSync(file, `bootstrap_admin:\n  name: "root"\n  password_hash: "${hash.slice(0, -24)}"\n`);
+    const cut = spawnSync(NODE, [join(IM_DIR, 'src/server-main.ts'), '--check-config', '--config', file], { encoding: 'utf8', timeout: 20000 });
+    expect(cut.status).toBe(2);
+    expect(cut.stderr).toContain(`${file}:3: bootstrap_admin.password_hash`);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('bootstrap_admin is created from a precomputed hash; logins land in access.log', async () => {

@@ -1,7 +1,7 @@
 // Stages against a recording fake context: what each writes, with which mode and owner, and the real tools' verdicts.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FakeContext } from '../support/fake-context.ts';
@@ -206,11 +206,36 @@ describe('im-server first admin from the boot partition', () => {
     mkdirSync(path.join(dir, 'boot'));
     writeFileSync(path.join(dir, 'config.yaml'), 'logging:\n  level: info\n', { mode: 0o640 });
     writeFileSync(path.join(dir, 'boot', 'pibake-im-admin.txt'), 'admin:scrypt$16384$8$1$c2FsdA==$aGFzaA==\r\n');
-    const local = script.content.replaceAll('/etc/pibake-im/config.yaml', path.join(dir, 'config.yaml')).replaceAll('/boot/firmware/', path.join(dir, 'boot') + '/');
+    // the server's --check-config stands in as a script that accepts (first run) or refuses (second run) the config
+    const check = path.join(dir, 'check.sh');
+    writeFileSync(check, '#!/bin/sh\n[ ! -e "$(dirname "$0")/refuse" ] || { echo "pibake-im: $2:3: bootstrap_admin.password_hash: has the wrong format" >&2; exit 2; }\n', { mode: 0o755 });
+    const local = script.content.replaceAll('/etc/pibake-im/config.yaml', path.join(dir, 'config.yaml')).replaceAll('/boot/firmware/', path.join(dir, 'boot') + '/').replaceAll('/opt/pibake-im/bin/pibake-im', check);
+    expect(local).toContain(`${check} --config "$tmp" --check-config`);
     writeFileSync(path.join(dir, 's.sh'), local);
     execFileSync('sh', [path.join(dir, 's.sh')]);
-    expect(readFileSync(path.join(dir, 'config.yaml'), 'utf8')).toBe('logging:\n  level: info\nbootstrap_admin:\n  name: "admin"\n  password_hash: "scrypt$16384$8$1$c2FsdA==$aGFzaA=="\n');
+    const accepted = 'logging:\n  level: info\nbootstrap_admin:\n  name: "admin"\n  password_hash: "scrypt$16384$8$1$c2FsdA==$aGFzaA=="\n';
+    expect(readFileSync(path.join(dir, 'config.yaml'), 'utf8')).toBe(accepted);
     expect(existsSync(path.join(dir, 'boot', 'pibake-im-admin.txt'))).toBe(false);
+    // a line the server refuses: the config stays as it was, the file goes, the reason is left on the boot partition
+    writeFileSync(path.join(dir, 'refuse'), '');
+    writeFileSync(path.join(dir, 'boot', 'pibake-im-admin.txt'), 'admin:scrypt$16384$8$1$c2FsdA==$aGF\n');
+    const r = spawnSync('sh', [path.join(dir, 's.sh')], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('ignored: pibake-im: ');
+    expect(readFileSync(path.join(dir, 'config.yaml'), 'utf8')).toBe(accepted);
+    expect(readdirSync(dir).filter((f) => f.startsWith('config.yaml.'))).toEqual([]);
+    expect(readdirSync(path.join(dir, 'boot'))).toEqual(['pibake-im-admin-rejected.txt']);
+    expect(readFileSync(path.join(dir, 'boot', 'pibake-im-admin-rejected.txt'), 'utf8')).toMatch(/^pibake-im-admin.txt was not used: pibake-im: .*:3: bootstrap_admin.password_hash: has the wrong format\r\nMake the line again with pibake-im-admin hash-password \(name:scrypt\$\.\.\.\)/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  it('the unit waits for network-online only when it binds a specific address', async () => {
+    for (const [host, wants] of [['0.0.0.0', false], ['::', false], ['127.0.0.1', false], ['192.168.1.20', true]] as const) {
+      const ctx = new FakeContext();
+      await imServer.apply(ctx, { ...def.stages['im-server']!, host });
+      const unit = ctx.files.get('/etc/systemd/system/pibake-im.service')!.content;
+      expect([host, unit.includes('Wants=network-online.target'), unit.includes('After=network-online.target')]).toEqual([host, wants, wants]);
+      expect(unit).toMatch(wants ? /^After=network-online\.target$/m : /^After=network\.target$/m);
+    }
   });
 });
 
@@ -231,6 +256,13 @@ describe('users', () => {
     const err = await users.apply(ctx, { accounts: [{ ...account('alice'), groups: ['sudo', 'gpio', 'wheel'] }], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
     expect(formatError(new StageError('users', err)).split('\n')[0]).toBe('pibake: stage users: group gpio, wheel: not in the image');
     expect(ctx.runs).toEqual([]);
+  });
+  it('takes only whole crypt hashes (real ones from libcrypt pass; placeholders and cut ones are refused)', () => {
+    const ok = (h: string) => users.schema.safeParse({ accounts: [{ name: 'a', password_hash: h }] }).success;
+    for (const h of ['$y$j9T$F5Jx5fExrKuPp53xLKQ..1$6foLM1JhGupouWKMU70wxK61Kw9ZnecbACjJwRadqM2', '$gy$j9T$F5Jx5fExrKuPp53xLKQ..1$swDwqc9roxMj9t43.TdN6v6uEgFlLv6oDhMVx4g6bhA',
+      '$7$CU..../....F5Jx5fExrKuPp53xLKQ..1$4xJiYx.5FcYyUHZF2EzK6bS81H6P0LA9devwAT2qR36', '$5$lvOSH7X6XmSAnbBg$HT343fwjfkRgqRWa9ayvdKtft6nQ4mC5D8RKUwboANC',
+      '$6$rounds=5000$abc$K4v3HcZ8yAmpRfxML6S46NCcqy9r4/KdbQpFvqSWsBf4dgySOEOo1DHJTrmn2BsJK2aNmPN8Tfb826D2o9.z51']) expect([h, ok(h)]).toEqual([h, true]);
+    for (const h of ['$y$…', '$6$salt$abc', '$y$j9T$F5Jx5fExrKuPp53xLKQ..1$6foLM1JhGupouWKMU70wxK61Kw9ZnecbACjJwRadqM', 'hunter2']) expect([h, ok(h)]).toEqual([h, false]);
   });
   it('takes over an existing login user of the base (uid >= 1000, home in /home)', async () => {
     const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'pi:x:1000:1000::/home/pi:/bin/bash\n', '/etc/group': GROUP });
