@@ -4,6 +4,9 @@ import { defineStage } from '../builder/stage.ts';
 import { PibakeError } from '../builder/errors.ts';
 import { uniqueNamesAs } from './unique-names.ts';
 
+// the whole hash, not only its prefix: a truncated or placeholder value would lock the account out for good
+const C = '[./0-9A-Za-z]';
+const CRYPT_HASH = new RegExp(`^(\\$(y|gy)\\$${C}+\\$${C}{1,86}\\$${C}{43}|\\$7\\$${C}{11,}\\$${C}{43}|\\$6\\$(rounds=\\d+\\$)?[^$:\\s]{1,16}\\$${C}{86}|\\$5\\$(rounds=\\d+\\$)?[^$:\\s]{1,16}\\$${C}{43})$`);
 const user = z.strictObject({
   name: z
     .string()
@@ -12,7 +15,7 @@ const user = z.strictObject({
     .describe('Login name'),
   password_hash: z
     .string()
-    .regex(/^\$(y|gy|7|6|5)\$/, 'a crypt(3) hash such as the output of `mkpasswd -m yescrypt` (never a clear password)')
+    .regex(CRYPT_HASH, 'a whole crypt(3) hash ($y$, $gy$, $7$, $6$ or $5$, all its fields) such as the output of `mkpasswd -m yescrypt` (never a clear password)')
     .optional()
     .describe('Password as a crypt hash; without it the account has no password (ssh keys only)'),
   groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a group name such as sudo, adm or video')).default(['sudo']).describe('Supplementary groups (existing ones)'),
