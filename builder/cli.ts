@@ -89,7 +89,7 @@ await yargs(hideBin(process.argv))
       run(async () => {
         if (!existsSync(a.image as string)) throw new PibakeError('config', 'E_IMAGE', `${a.image}: no such image`, 'give the .img or .img.xz that pibake build wrote');
         const timeout = Number(a.timeout);
-        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${a.timeout}: not a number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
+        if (!Number.isInteger(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${a.timeout}: not a whole number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
         await ensureHostTools();
         const { verifyCommand } = await import('./verify/command.ts');
         return verifyCommand({

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createReporter } from '../reporter.ts';
 import { verifyImage, formatReport } from './index.ts';
 import { baseImageFromManifest } from './base-locate.ts';
+import { definitionFromManifest } from './definition-locate.ts';
 
 export interface VerifyCommandArgs {
   image: string;
@@ -18,9 +19,17 @@ export async function verifyCommand(a: VerifyCommandArgs): Promise<number> {
   const r = createReporter({ verbose: a.verbose });
   const image = resolve(a.image);
   const baseImage = a.compareBase ? (a.baseImage ? resolve(a.baseImage) : baseImageFromManifest(image)) : undefined;
+  // without --definition, the one the manifest names (unchanged since the build); else say that stage checks are skipped
+  let definition = a.definition;
+  if (!definition) {
+    const found = definitionFromManifest(image);
+    if (found.file) r.info(`definition ${found.file} (${found.why})`);
+    else r.warn(`no --definition, and ${found.why}: only the built-in checks run (boot, failed units, timings) — pass --definition <file.yaml> to check every stage's effect`);
+    definition = found.file;
+  }
   const report = await verifyImage({
     image,
-    definition: a.definition,
+    definition,
     compareBase: a.compareBase,
     baseImage,
     outDir: a.reportDir ?? dirname(image),
