@@ -84,7 +84,9 @@ export function restoreFrom(file: string, dataDir: string): void {
   let problems: string[];
   try { problems = checkDatabaseFile(tmp); } catch (err: any) {
     rmSync(tmp, { force: true });
-    throw err?.code === 'SQLITE_NOTADB' ? new Error(`${basename(file)} is not an SQLite database — fix: give a backup file the backup command wrote (pibake-im-YYYYMMDDTHHMMSSmmmZ.db)`) : err;
+    if (err?.code === 'SQLITE_NOTADB') throw new Error(`${basename(file)} is not an SQLite database — fix: give a backup file the backup command wrote (pibake-im-YYYYMMDDTHHMMSSmmmZ.db)`);
+    if (err?.code === 'SQLITE_CORRUPT') throw new Error(`${basename(file)} is damaged (${err.message}); the database was left as it was — fix: restore an older backup from the backup directory (backup.dir)`);
+    throw err;
   } finally { removeSidecars(tmp); }
   if (problems.length) { rmSync(tmp, { force: true }); throw new Error(`${basename(file)} failed its check: ${problems[0]}`); }
   fsyncPath(tmp);

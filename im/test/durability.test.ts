@@ -138,6 +138,11 @@ describe('durability', () => {
     const notDb = admin(srv, ['restore', join(srv.dir, 'notes.txt')]);
     expect([notDb.code, notDb.stderr.trim()]).toEqual([1, expect.stringMatching(/notes\.txt is not an SQLite database — fix: give a backup file/)]);
     expect(notDb.stderr.trim().split('\n')).toHaveLength(1);
+    // a backup cut in half (a full disk, a copy stopped early): named as damaged, nothing replaced
+    const full = readFileSync(join(srv.dir, 'backups', backups[2]));
+    writeFileSync(join(srv.dir, 'half.db'), full.subarray(0, full.length >> 1));
+    const half = admin(srv, ['restore', join(srv.dir, 'half.db')]);
+    expect([half.code, half.stderr.trim()]).toEqual([1, expect.stringMatching(/^pibake-im-admin: half\.db is damaged \(.+\); the database was left as it was — fix: restore an older backup/)]);
     const r = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(join(srv.dir, 'backups')).sort()).toEqual(backups); // no -wal / -shm left next to the backup
