@@ -7,7 +7,7 @@ import { renderTemplate } from './templates.ts';
 import { parseIdFile, resolveId } from './image/ownership.ts';
 import { unitFileName } from './image/unit-file.ts';
 import { singleFileTar } from './image/tar-entry.ts';
-import { PibakeError } from './errors.ts';
+import { PibakeError, ToolError } from './errors.ts';
 
 const TARGET = '/target';
 const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -134,8 +134,12 @@ export function createStageContext(
         if (shared.emulatedApt) return emulatedInstall(packages);
         if (!shared.aptUpdated) {
           const u = await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)', allowFail: true });
+          // only a keyring problem (a Signed-By keyring that exists only inside the image: Pi OS's own archive) is
+          // left to the image's apt; anything else (no network, an interrupted build) fails here with apt's own line
+          const keyProblem = /NO_PUBKEY|GPG error|Signed-By|not signed|signatures couldn't be verified|keyring/i.test(u.stderr);
+          if (u.exitCode !== 0 && !keyProblem)
+            throw new ToolError('apt-get update (native, on the image)', u.exitCode, u.stderr, "check the build host's network access to the image's archive (the image's /etc/apt/sources.list*)");
           if (u.exitCode !== 0) {
-            // e.g. a Signed-By keyring that exists only inside the image (Pi OS's own archive): let the image's apt do it.
             note(`the builder's apt cannot use the image's sources (${u.stderr.trim().split('\n').pop()}); using apt inside the image (slower)`);
             shared.emulatedApt = true;
             return emulatedInstall(packages);
