@@ -9,7 +9,7 @@ import { build } from './build.ts';
 import { plan } from './plan.ts';
 import { doctorChecks, formatChecks } from './cli/doctor.ts';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from './paths.ts';
 
@@ -88,6 +88,7 @@ await yargs(hideBin(process.argv))
     (a) =>
       run(async () => {
         if (!existsSync(a.image as string)) throw new PibakeError('config', 'E_IMAGE', `${a.image}: no such image`, 'give the .img or .img.xz that pibake build wrote');
+        if (!statSync(a.image as string).isFile()) throw new PibakeError('config', 'E_IMAGE', `${a.image}: not a file`, 'give the .img or .img.xz that pibake build wrote, not its directory');
         const timeout = Number(a.timeout);
         if (!Number.isInteger(timeout) || timeout < 1 || timeout > 7200) throw new PibakeError('config', 'E_TIMEOUT', `--timeout ${a.timeout}: not a whole number of seconds from 1 to 7200`, 'e.g. --timeout 900 (a boot under TCG takes 1–5 minutes)');
         await ensureHostTools();

@@ -33,6 +33,8 @@ describe('verify without --definition', () => {
       writeFileSync(path.join(dir, 'x.img'), 'not really');
       const r = spawnSync('./scripts/node24', ['builder/cli.ts', 'verify', path.join(dir, 'x.img'), '--timeout=1.5'], { encoding: 'utf8' });
       expect([r.status, r.stderr.trim().split('\n')[0]]).toEqual([2, '--timeout 1.5: not a whole number of seconds from 1 to 7200']);
+      const d = spawnSync('./scripts/node24', ['builder/cli.ts', 'verify', dir], { encoding: 'utf8' });
+      expect([d.status, d.stderr.trim().split('\n')[0]]).toEqual([2, `${dir}: not a file`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
