@@ -1,9 +1,13 @@
 // A stage that fails, a bad services.enable, a build interrupted (SIGINT, SIGHUP, its output's reader gone): non-zero exit, one line, nothing left behind.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { deflateRawSync, crc32 } from 'node:zlib';
 import path from 'node:path';
 import { leftovers } from '../support/leaks.ts';
+import { cacheDir } from '../../builder/paths.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -25,6 +29,18 @@ function runBuild(def: string, onStderr?: (text: string, kill: (how?: Interrupt)
   });
 }
 
+/** A one-member zip archive (local header, deflated data, central directory), as any zip tool writes it. */
+function zipOf(name: string, text: string): Buffer {
+  const data = Buffer.from(text), packed = deflateRawSync(data), fname = Buffer.from(name), crc = crc32(data);
+  const local = Buffer.alloc(30); local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc, 14); local.writeUInt32LE(packed.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(fname.length, 26);
+  const central = Buffer.alloc(46); central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt16LE(8, 10);
+  central.writeUInt32LE(crc, 16); central.writeUInt32LE(packed.length, 20); central.writeUInt32LE(data.length, 24); central.writeUInt16LE(fname.length, 28);
+  const end = Buffer.alloc(22); end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(1, 8); end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + fname.length, 12); end.writeUInt32LE(30 + fname.length + packed.length, 16);
+  return Buffer.concat([local, fname, packed, central, fname, end]);
+}
+
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('pibake:'));
 
 describe('failure paths', () => {
@@ -38,6 +54,22 @@ describe('failure paths', () => {
     expect(leftovers({ pid, name: 'failing-stage', outDir: path.join(root, 'out/test-failing') })).toEqual([]);
     const out = path.join(root, 'out/test-failing');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('a zip base with no .img inside: exit 2, one line naming the zip, nothing left behind (not even a cache entry)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-zip-'));
+    try {
+      writeFileSync(path.join(dir, 'noimg.zip'), zipOf('readme.txt', 'not an image\n'));
+      writeFileSync(path.join(dir, 'noimg.yaml'), 'name: noimg\nbase: { file: ./noimg.zip }\n');
+      const digest = createHash('sha256').update(readFileSync(path.join(dir, 'noimg.zip'))).digest('hex');
+      const { code, stderr, pid } = await runBuild(path.join(dir, 'noimg.yaml'));
+      expect(code).toBe(2);
+      expect(stderr.trim().split('\n').slice(-2)).toEqual(['noimg.zip: a zip with no .img inside', '  hint: point base at a Raspberry Pi OS image (.img, .img.xz, or a .zip holding one .img)']);
+      expect(leftovers({ pid, name: 'noimg', outDir: path.join(root, 'out') })).toEqual([]);
+      expect(existsSync(cacheDir('base', `image-${digest.slice(0, 16)}`))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('services.enable naming a unit the image lacks: exit 1, one line naming the stage and the unit, nothing left behind', async () => {
