@@ -37,9 +37,11 @@ async function main(): Promise<void> {
   process.env.UV_THREADPOOL_SIZE = String(config.threading.max_threads);
   limitConcurrentHashing(config.threading.max_threads - 1);
   const { startServer } = await import('./server.ts');
+  const web = webDir();
+  if (!existsSync(join(web, 'app.js'))) process.stderr.write(`pibake-im: the web client is not built (no ${join(web, 'app.js')}): / will not work — fix: npm run build:web in im/\n`);
   let server;
   try {
-    server = await startServer(config, webDir());
+    server = await startServer(config, web);
   } catch (err: any) {
     const fix = err?.code === 'EADDRINUSE' ? ' — fix: stop what listens there, or set listen.port to a free port' : err?.code === 'EACCES' ? ' — fix: use a port above 1023, or run with CAP_NET_BIND_SERVICE' : '';
     process.stderr.write(`pibake-im: cannot start: ${err?.message ?? err}${fix}\n`);
