@@ -5,6 +5,7 @@ import { join, extname } from 'node:path';
 import type { Ctx } from './ws-handlers.ts';
 import { hashPassword, verifyPassword, newToken, tokenHash } from './password.ts';
 import { NAME_RE, type UserRow } from './store.ts';
+import { LoginThrottle } from './login-throttle.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -12,6 +13,7 @@ const TYPES: Record<string, string> = {
 };
 const MAX_BODY = 16 * 1024;
 const POST_ONLY = new Set(['/api/login', '/api/register', '/api/logout']);
+const loginThrottle = new LoginThrottle();
 /** Static pages: scripts and styles only from this origin, WebSockets back to it, never framed, no referrer leaks. */
 const PAGE_HEADERS = {
   'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -104,8 +106,14 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   }
   if (req.method === 'POST' && path === '/api/login') {
     const { name, password } = credentials(await readBody(req));
+    const wait = loginThrottle.begin(ipOf(req), name);
+    if (wait) {
+      res.setHeader('retry-after', String(wait));
+      throw new HttpError(429, 'too_many_attempts', `too many failed logins for this name from this address; try again in ${wait} s`);
+    }
+    let ok = false;
     const user = ctx.store.userByName(name);
-    const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+    try { ok = (await verifyPassword(password, user?.password_hash ?? DUMMY_HASH)) && !!user; } finally { loginThrottle.finish(ipOf(req), name, ok); }
     if (!user || !ok) {
       ctx.access.record('login_failed', { user: name, ip: ipOf(req) });
       throw new HttpError(401, 'auth_failed', 'wrong user name or password');

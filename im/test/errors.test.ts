@@ -49,6 +49,20 @@ describe('bad input', () => {
     await new Promise((r) => setTimeout(r, 300)); // its slot is free before the connection-limit test
   });
 
+  it('brakes password guessing: after 5 failures for a name from one address, 429 with Retry-After, then 1 s later it may try', async () => {
+    const post = (password: string) => fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'gina', password }) });
+    // parallel guesses count as they fly: of 8 at once, 5 are verified (401) and 3 told to wait
+    const first = await Promise.all(Array.from({ length: 8 }, (_, i) => post(`guess${i}`)));
+    expect(first.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const blocked = await post('pw');
+    expect([blocked.status, blocked.headers.get('retry-after'), (await blocked.json()).error]).toEqual([429, '1', 'too_many_attempts']);
+    expect((await fetch(`${srv.url}/api/login`, { method: 'POST', body: JSON.stringify({ name: 'erin', password: 'pw' }) })).status).toBe(200); // other names are not braked
+    await new Promise((r) => setTimeout(r, 1100));
+    const right = await post('pw');
+    expect(right.status).toBe(200);
+    await logout(srv.url, (await right.json()).token);
+  });
+
   it('refuses unauthenticated HTTP and WebSocket use', async () => {
     expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
     for (const path of ['/metrics', '/api/me']) {
