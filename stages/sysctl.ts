@@ -1,4 +1,6 @@
 // Stage sysctl: writes kernel parameters as a sysctl.d drop-in (applied at boot by systemd-sysctl, never on the host).
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
 
@@ -19,6 +21,9 @@ export default defineStage({
   schema: sysctlSchema,
   async apply(ctx, cfg) {
     const entries = Object.entries(cfg.values).map(([k, v]) => ({ key: k, value: normalizeValue(v) }));
+    // a typo is only a note: the Pi's kernel may have keys the build host's lacks (verify reads each one back at boot)
+    for (const { key: k } of entries)
+      if (!existsSync(`/proc/sys/${k.replace(/\./g, '/')}`)) ctx.note(`${k}: not a key of the build host's kernel (${release()}); check its spelling`);
     await ctx.writeFile(`/etc/sysctl.d/${cfg.file}`, ctx.render('sysctl/sysctl.conf.njk', { entries }), { mode: 0o644 });
   },
   plan: (cfg) => [`write /etc/sysctl.d/${cfg.file}: ${Object.entries(cfg.values).map(([k, v]) => `${k}=${normalizeValue(v)}`).join(', ')}`],

@@ -53,6 +53,13 @@ describe('sysctl', () => {
     const checks = sysctl.verify!(def.stages.sysctl!);
     expect(checks.map((c) => c.id)).toEqual(['sysctl.net.core.rmem_max', 'sysctl.net.core.wmem_max', 'sysctl.net.ipv4.tcp_rmem', 'sysctl.net.ipv4.tcp_wmem']);
     expect(checks[2]!.guest).toContain('/proc/sys/net/ipv4/tcp_rmem');
+    expect(ctx.notes).toEqual([]);
+  });
+  it('notes a key the build host\'s kernel does not have (a typo), and still writes it', async () => {
+    const ctx = new FakeContext();
+    await sysctl.apply(ctx, { file: '90-x.conf', values: { 'net.core.wmem_maxx': 16777216, 'vm.swappiness': 10 } });
+    expect(ctx.notes).toEqual([`net.core.wmem_maxx: not a key of the build host's kernel (${os.release()}); check its spelling`]);
+    expect(ctx.files.get('/etc/sysctl.d/90-x.conf')!.content).toContain('net.core.wmem_maxx = 16777216');
   });
 });
 
