@@ -1,7 +1,7 @@
 // Builds the arm64 /opt/pibake-im bundle and runs it under qemu-user: /healthz answers, admin CLI and a chat round trip work.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IM_DIR, NODE, startTestServer, type TestServer } from './helpers.ts';
@@ -20,7 +20,7 @@ function buildBundle(dir: string): void {
 beforeAll(() => {
   buildBundle(bundle);
 }, 240000);
-afterAll(async () => { await srv?.stop(); });
+afterAll(async () => { await srv?.stop(); rmSync(out, { recursive: true, force: true }); });
 
 describe('arm64 bundle', () => {
   it('has the documented layout and a reproducible manifest', () => {

@@ -1,6 +1,7 @@
 // Test helpers: start a real pibake-im server process on a temp data dir, run admin CLI commands, wait for things.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -33,8 +34,13 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
 }
 
 /** Creates a temp dir + config and starts `src/server-main.ts` (or `command`) on a free port. */
+// every test server's directory goes when its test file is done (after the file's own afterAll stopped the servers)
+const testDirs: string[] = [];
+afterAll(() => { for (const d of testDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
 export async function startTestServer(extra: Record<string, any> = {}, command?: string[]): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pibake-im-test-'));
+  testDirs.push(dir);
   const port = await freePort();
   const config = {
     listen: { address: '127.0.0.1', port },
