@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { download } from '../../builder/base/download.ts';
 import { createReporter } from '../../builder/reporter.ts';
 import { PibakeError } from '../../builder/errors.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const body = randomBytes(3 << 20);
 const moved = randomBytes(1 << 20); // served at /second.img, reached through a redirect from /moved
@@ -22,7 +23,7 @@ let server: http.Server;
 let base: string;
 
 beforeAll(async () => {
-  process.env.PIBAKE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pibake-cache-'));
+  process.env.PIBAKE_CACHE = tempDir('pibake-cache-');
   server = http.createServer((req, res) => {
     if (req.url === '/moved') return void res.writeHead(302, { location: '/second.img' }).end();
     if (req.url === '/stall.img') {
@@ -72,7 +73,7 @@ describe('download', () => {
   });
 
   it("an HTTP/1.0 server that closes the connection after the body (python's http.server): the whole file, every time", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-http10-'));
+    const dir = tempDir('pibake-http10-');
     const files = [0, 1, 2].map((i) => {
       const data = randomBytes((4 << 20) + i);
       writeFileSync(path.join(dir, `f${i}.img`), data);
@@ -117,7 +118,7 @@ describe('download', () => {
 describe('archive format', () => {
   it('is read from the first bytes, not the name', async () => {
     const { formatOf } = await import('../../builder/base/download.ts');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-fmt-'));
+    const dir = tempDir('pibake-fmt-');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'latest'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2]));
     writeFileSync(path.join(dir, 'image.img.xz'), Buffer.from('PK\x03\x04rest'));

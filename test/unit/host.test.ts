@@ -1,7 +1,7 @@
 // The engine's host helpers shared by build and verify: apt sources, hostExec, cache entries, cleanups and signals.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAptSources, pickDebianSource, pickSecurityMirror } from '../../builder/host/mirror.ts';
@@ -9,6 +9,7 @@ import { hostExec } from '../../builder/host/exec.ts';
 import { fillCacheDir } from '../../builder/host/cache-entry.ts';
 import { CleanupStack, withCleanups } from '../../builder/cleanup.ts';
 import { buildWorkPid, cacheTempPid, removeStaleDirs } from '../../builder/host/stale-dirs.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const quiet = { step: () => ({ done: () => 0, fail: () => {} }) };
 
@@ -51,7 +52,7 @@ describe('hostExec', () => {
 
 describe('fillCacheDir', () => {
   it('fills through a temp dir renamed into place; a failed fill leaves neither', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'pibake-cache-entry-'));
+    const root = tempDir('pibake-cache-entry-');
     const cleanups = new CleanupStack();
     await fillCacheDir(path.join(root, 'a'), 'a', quiet, cleanups, async (tmp) => writeFileSync(path.join(tmp, 'f'), 'x'));
     expect(readFileSync(path.join(root, 'a', 'f'), 'utf8')).toBe('x');
@@ -106,7 +107,7 @@ describe('withCleanups', () => {
 
 describe('stale work directories', () => {
   it("removes only the directories of runs that are gone: not live ones, not other names", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-stale-'));
+    const dir = tempDir('pibake-stale-');
     const gone = spawnSync('true').pid!; // exited: its pid names a run that is gone
     const live = process.ppid;
     for (const n of [`im-server-${gone}-AbC123`, `im-server-${live}-XyZ789`, 'im-server-AbC123', `base.tmp-${gone}`, `bootstrap-1.tmp-${live}`]) writeFileSync(path.join(dir, n), '');

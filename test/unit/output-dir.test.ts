@@ -1,22 +1,23 @@
 // prepareOutputDir: creates nested directories, and fails at once with one line where no directory can exist.
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { missingDirs, prepareOutputDir, removeIfEmpty } from '../../builder/output/prepare-dir.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const fail = (what: string) => new Error(what);
 
 describe('prepareOutputDir', () => {
   it('creates missing parents and leaves no probe file behind', () => {
-    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    const root = tempDir('pibake-out-');
     const dir = prepareOutputDir(join(root, 'a/b/c'), fail);
     expect(statSync(dir).isDirectory()).toBe(true);
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('rejects a path under a file', () => {
-    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    const root = tempDir('pibake-out-');
     writeFileSync(join(root, 'f'), 'x');
     expect(() => prepareOutputDir(join(root, 'f/out'), fail)).toThrow(`${join(root, 'f')} exists and is not a directory`);
   });
@@ -30,7 +31,7 @@ describe('prepareOutputDir', () => {
 
 describe('the output directories a failed build made', () => {
   it('are removed again while empty, innermost first; a directory with a file in it stays, with its parents', () => {
-    const root = mkdtempSync(join(tmpdir(), 'pibake-out-'));
+    const root = tempDir('pibake-out-');
     const made = missingDirs(join(root, 'a/b/c'));
     expect(made).toEqual([join(root, 'a'), join(root, 'a/b'), join(root, 'a/b/c')]);
     prepareOutputDir(join(root, 'a/b/c'), fail);

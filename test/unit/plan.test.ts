@@ -1,13 +1,14 @@
 // `pibake plan` needs neither Docker nor root: before the base is cached it says which details wait for it.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, chmodSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../support/temp-dir.ts';
 
 describe('pibake plan', () => {
   it('lists every stage of the default image as an unprivileged user with no Docker engine', () => {
-    const cache = mkdtempSync(path.join(os.tmpdir(), 'pibake-plan-'));
+    const cache = tempDir('pibake-plan-');
     chmodSync(cache, 0o777);
     const r = spawnSync(
       'setpriv',

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { FakeContext } from '../support/fake-context.ts';
+import { tempDir } from '../support/temp-dir.ts';
 import { loadDefinition, parseDefinition } from '../../builder/definition/load.ts';
 import { mergeRootOptions } from '../../stages/fstab.ts';
 import sysctl from '../../stages/sysctl.ts';
@@ -92,7 +93,7 @@ describe('services', () => {
   });
   it('a verify check fails for an enabled unit (real sh)', () => {
     const [check] = services.verify!({ disable: ['x.service'], mask: [], enable: [] });
-    const fakeBin = mkdtempSync(path.join(os.tmpdir(), 'pibake-systemctl-'));
+    const fakeBin = tempDir('pibake-systemctl-');
     writeFileSync(path.join(fakeBin, 'systemctl'), '#!/bin/sh\n[ "$1" = is-enabled ] && echo enabled || echo inactive\n', { mode: 0o755 });
     const r = spawnSync('sh', ['-c', check!.guest!], { env: { PATH: `${fakeBin}:/usr/bin:/bin` }, encoding: 'utf8' });
     expect(r.status).toBe(1);
@@ -108,7 +109,7 @@ describe('logrotate', () => {
     for (const w of ['weekly', 'rotate 4', 'compress', 'missingok', 'notifempty']) expect(text).toMatch(new RegExp(`^\\s+${w}$`, 'm'));
     expect(ctx.runs).toEqual([['logrotate', '-d', '/etc/logrotate.d/pibake-im']]);
     // Run the real logrotate on the rendered rule, pointed at a temp log (su/create dropped: no such user here).
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-lr-'));
+    const dir = tempDir('pibake-lr-');
     mkdirSync(path.join(dir, 'log'));
     writeFileSync(path.join(dir, 'log', 'access.log'), 'line\n');
     const rule = text.replace('/var/log/pibake-im/access.log', path.join(dir, 'log', 'access.log')).replace(/^\s+(su|create|postrotate|endscript|sharedscripts).*$/gm, '').replace(/^\s+systemctl.*$/m, '');
