@@ -134,12 +134,11 @@ export function createStageContext(
         if (shared.emulatedApt) return emulatedInstall(packages);
         if (!shared.aptUpdated) {
           const u = await c.exec(['apt-get', ...NATIVE_APT, 'update', '-q'], { display: 'apt-get update (native, on the image)', allowFail: true });
-          // only a keyring problem (a Signed-By keyring that exists only inside the image: Pi OS's own archive) is
-          // left to the image's apt; anything else (no network, an interrupted build) fails here with apt's own line
-          const keyProblem = /NO_PUBKEY|GPG error|Signed-By|not signed|signatures couldn't be verified|keyring/i.test(u.stderr);
-          if (u.exitCode !== 0 && !keyProblem)
-            throw new ToolError('apt-get update (native, on the image)', u.exitCode, u.stderr, "check the build host's network access to the image's archive (the image's /etc/apt/sources.list*)");
           if (u.exitCode !== 0) {
+            // only a keyring problem (a Signed-By keyring that exists only inside the image: Pi OS's own archive) is
+            // left to the image's apt; anything else (no network, an interrupted build) fails here with apt's own line
+            if (!/NO_PUBKEY|GPG error|Signed-By|not signed|signatures couldn't be verified|keyring/i.test(u.stderr))
+              throw new ToolError('apt-get update (native, on the image)', u.exitCode, u.stderr, "check the build host's network access to the image's archive (the image's /etc/apt/sources.list*)");
             note(`the builder's apt cannot use the image's sources (${u.stderr.trim().split('\n').pop()}); using apt inside the image (slower)`);
             shared.emulatedApt = true;
             return emulatedInstall(packages);

@@ -42,15 +42,13 @@ async function unpack(archive: string, digest: string, bc: BaseContext): Promise
     // The archive's name is passed as an argument, never spliced into the script.
     const inside = `/in/${path.basename(archive)}`;
     try {
-      let script = `xz -dc -T0 "$1" | cp --sparse=always /dev/stdin /out/base.img`;
       if (formatOf(archive) === '.zip') {
         const list = await c.exec(['busybox', 'unzip', '-l', inside], { allowFail: true, display: `unzip -l ${path.basename(archive)}` });
         const member = list.exitCode === 0 ? list.stdout.split('\n').map((l) => l.trim().split(/\s+/).slice(3).join(' ')).find((n) => n.endsWith('.img')) : undefined;
         if (!member) throw new PibakeError('config', 'E_BASE_ZIP', `${path.basename(archive)}: ${list.exitCode === 0 ? 'a zip with no .img inside' : 'not a readable zip'}`, 'point base at a Raspberry Pi OS image (.img, .img.xz, or a .zip holding one .img)');
-        script = `busybox unzip -p "$1" "$2" | cp --sparse=always /dev/stdin /out/base.img`;
-        await c.exec(['bash', '-euo', 'pipefail', '-c', script, 'unpack', inside, member], { hint: 'the archive is damaged or not a disk image', display: `unzip ${path.basename(archive)}` });
+        await c.exec(['bash', '-euo', 'pipefail', '-c', 'busybox unzip -p "$1" "$2" | cp --sparse=always /dev/stdin /out/base.img', 'unpack', inside, member], { hint: 'the archive is damaged or not a disk image', display: `unzip ${path.basename(archive)}` });
       } else {
-        await c.exec(['bash', '-euo', 'pipefail', '-c', script, 'unpack', inside], { hint: 'the archive is damaged or not a disk image', display: `xz -d ${path.basename(archive)}` });
+        await c.exec(['bash', '-euo', 'pipefail', '-c', 'xz -dc -T0 "$1" | cp --sparse=always /dev/stdin /out/base.img', 'unpack', inside], { hint: 'the archive is damaged or not a disk image', display: `xz -d ${path.basename(archive)}` });
       }
     } finally {
       await c.remove();

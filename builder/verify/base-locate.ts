@@ -1,14 +1,13 @@
 // Finds the cached base an image was built from, through the <name>.manifest.json written next to it (for --compare-base).
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { cacheDir } from '../paths.ts';
 import { VerifyError } from './errors.ts';
+import { manifestNextTo } from './manifest-next-to.ts';
 
 export function baseImageFromManifest(image: string): string {
-  const stem = basename(image).replace(/\.img(\.xz)?$/, '');
-  const manifest = join(dirname(image), `${stem}.manifest.json`);
+  const { name, file: manifest } = manifestNextTo(image);
   const hint = 'pass the base explicitly (verifyImage({ baseImage }) / --base-image)';
-  if (!existsSync(manifest)) throw new VerifyError('input', `no ${stem}.manifest.json next to ${image} to find its base`, hint);
+  if (!existsSync(manifest)) throw new VerifyError('input', `no ${name} next to ${image} to find its base`, hint);
   const digest = (JSON.parse(readFileSync(manifest, 'utf8')) as { base?: { digest?: string } }).base?.digest ?? '';
   const [kind, key = ''] = digest.split(':');
   const candidate = kind === 'bootstrap' ? cacheDir('base', `bootstrap-${key.slice(0, 16)}`, 'base.img') : cacheDir('base', `image-${key.slice(0, 16)}`, 'base.img');

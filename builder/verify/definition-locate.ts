@@ -1,14 +1,13 @@
 // Finds the definition an image was built from, through the <name>.manifest.json next to it (verify without --definition).
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadDefinition } from '../definition/load.ts';
+import { manifestNextTo } from './manifest-next-to.ts';
 
 export type FoundDefinition = { file: string; why: string } | { file?: undefined; why: string };
 
 export function definitionFromManifest(image: string): FoundDefinition {
-  const stem = basename(image).replace(/\.img(\.xz)?$/, '');
-  const manifestName = `${stem}.manifest.json`;
-  const manifest = join(dirname(image), manifestName);
+  const { name: manifestName, file: manifest } = manifestNextTo(image);
   if (!existsSync(manifest)) return { why: `no ${manifestName} next to the image names its definition` };
   let recorded: { file?: string; sha256?: string } | undefined;
   try {

@@ -4,12 +4,14 @@ const FREE_FAILURES = 5;
 const MAX_BLOCK_MS = 300_000;
 const FORGET_MS = 3_600_000; // a quiet hour forgets the failures
 const MAX_ENTRIES = 10_000;
+const SWEEP_EVERY_MS = 60_000;
 
 interface Entry { failures: number; blockedUntil: number; inFlight: number; last: number }
 
 export class LoginThrottle {
   private readonly byAddress = new Map<string, Entry>();
   private readonly now: () => number;
+  private lastSweep = 0;
   constructor(now: () => number = Date.now) { this.now = now; }
 
   /** Seconds this name from this address must wait before it may try (0: go ahead, and call finish() afterwards). */
@@ -39,9 +41,11 @@ export class LoginThrottle {
   }
 
   private prune(t: number): void {
-    if (this.byAddress.size < 1024) return;
+    // bounded memory whatever names are tried: the oldest entry goes first (a Map keeps insertion order); O(1) a login
+    if (this.byAddress.size >= MAX_ENTRIES) this.byAddress.delete(this.byAddress.keys().next().value!);
+    // forgotten entries are swept at most once a minute, not on every login
+    if (this.byAddress.size < 1024 || t - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = t;
     for (const [k, e] of this.byAddress) if (e.inFlight === 0 && e.blockedUntil < t && t - e.last > FORGET_MS) this.byAddress.delete(k);
-    // bounded memory whatever names are tried: the oldest entries go first (a Map keeps insertion order)
-    for (const k of this.byAddress.keys()) { if (this.byAddress.size <= MAX_ENTRIES) break; this.byAddress.delete(k); }
   }
 }

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (unknown) { process.stderr.write(`pibake-im: unknown option ${unknown} — fix: the options are --config FILE and --check-config\n`); process.exit(2); }
   let config;
   try {
-    const file = configPathFromArgs(argv.filter((a) => a !== '--check-config'), process.env);
+    const file = configPathFromArgs(argv, process.env);
     config = loadConfig(file);
     if (checkOnly) { process.stdout.write(`pibake-im: ${file}: config ok\n`); process.exit(0); }
   } catch (err) {
