@@ -1,4 +1,4 @@
-// Real headless Chromium: two browser sessions log in, chat, see unread counts and read receipts, and resync after a server restart.
+// Real headless Chromium: two browser sessions log in, chat, see unread counts and read receipts, and resync after a server restart; an invite link signs up.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -72,6 +72,29 @@ describe('web client in Chromium', () => {
     expect(await bob.locator('.msg .body', { hasText: 'sent while offline' }).count()).toBe(1);
     expect(await bob.locator('.msg').count()).toBe(3);
   }, 90000);
+
+  it('an invite link creates the account and logs in; the used code is refused the second time', async () => {
+    const code = admin(srv, ['invites', 'create']).stdout.trim();
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${srv.url}/#invite=${code}`);
+    expect(await page.locator('#register').getAttribute('open')).not.toBeNull();
+    expect(await page.inputValue('#register-invite')).toBe(code);
+    await page.fill('#login-name', 'carol');
+    await page.fill('#login-password', 'carol-pw');
+    await page.click('#register-submit');
+    await page.locator('#conn-state', { hasText: 'online' }).waitFor();
+    expect(await page.locator('#me').textContent()).toBe('carol');
+    expect(new URL(page.url()).hash).toBe('');
+    expect(admin(srv, ['users', 'list']).stdout).toMatch(/^carol\b/m);
+
+    const again = await (await browser.newContext()).newPage();
+    await again.goto(`${srv.url}/#invite=${code}`);
+    await again.fill('#login-name', 'dave');
+    await again.fill('#login-password', 'dave-pw');
+    await again.click('#register-submit');
+    await again.locator('#login-error', { hasText: 'invite code is unknown, used or expired' }).waitFor();
+    expect(admin(srv, ['users', 'list']).stdout).not.toMatch(/^dave\b/m);
+  }, 60000);
 
   it('the status page draws live charts from /metrics for an admin', async () => {
     const page = await loggedIn('root');

@@ -1,5 +1,5 @@
 // Web client: login, conversation list with unread counts, chat view, receipts, typing, reconnect with cursor sync.
-import { login, logout, ImConnection, type WireConv, type WireMessage } from '../src/client.ts';
+import { login, logout, register, ImConnection, type WireConv, type WireMessage } from '../src/client.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const base = location.origin;
@@ -207,15 +207,24 @@ function start(): void {
   connect();
 }
 
-$('login-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
+// login, or (with an invite code) create the account: both answer with a session token
+async function enter(how: 'login' | 'register'): Promise<void> {
+  const name = ($('login-name') as HTMLInputElement).value.trim(), password = ($('login-password') as HTMLInputElement).value;
+  const invite = ($('register-invite') as HTMLInputElement).value.trim();
+  if (how === 'register' && (!name || !password || !invite)) { $('login-error').textContent = 'a new account needs a user name, a password and the invite code'; return; }
   try {
-    const r = await login(base, ($('login-name') as HTMLInputElement).value.trim(), ($('login-password') as HTMLInputElement).value);
+    const r = how === 'login' ? await login(base, name, password) : await register(base, name, password, invite);
     token = r.token; me = r.user;
     localStorage.setItem('im.token', token); localStorage.setItem('im.user', me);
+    if (location.hash.startsWith('#invite=')) history.replaceState(null, '', location.pathname);
     start();
   } catch (err: any) { $('login-error').textContent = err.code === 'auth_failed' ? 'wrong user name or password' : err.message; }
-});
+}
+$('login-form').addEventListener('submit', (e) => { e.preventDefault(); enter('login'); });
+$('register-submit').addEventListener('click', () => enter('register'));
+// an invite link (http://pi:8080/#invite=CODE) opens the sign-up part with the code filled in
+const linkInvite = /^#invite=([\w-]+)$/.exec(location.hash)?.[1];
+if (linkInvite) { ($('register-invite') as HTMLInputElement).value = linkInvite; ($('register') as HTMLDetailsElement).open = true; }
 $('logout').addEventListener('click', async () => {
   const t = token; token = ''; localStorage.removeItem('im.token');
   const c = conn; conn = null; c?.close();
