@@ -46,6 +46,7 @@ export const SCHEMA: Record<string, FieldSpec> = {
   auth: { kind: 'object', fields: {
     token_ttl_days: { kind: 'number', default: 30, min: 0.00001, max: 3650, hint: 'use a number of days, e.g. 30' },
     open_registration: { kind: 'bool', default: false, hint: 'use true or false' },
+    min_password_length: int(8, 1, 1024, 'use a number of characters from 1 to 1024'),
   } },
   backup: { kind: 'object', fields: {
     dir: absPath('/var/lib/pibake-im/backups'),

@@ -14,7 +14,7 @@ export interface Config {
     message_burst: number; ping_interval_seconds: number; idle_timeout_seconds: number; max_buffered_bytes: number;
   };
   storage: { commit_window_ms: number; max_batch: number };
-  auth: { token_ttl_days: number; open_registration: boolean };
+  auth: { token_ttl_days: number; open_registration: boolean; min_password_length: number };
   backup: { dir: string; retention: number };
   bootstrap_admin?: { name: string; password_hash: string };
 }

@@ -124,6 +124,8 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   if (req.method === 'POST' && path === '/api/register') {
     const body = await readBody(req);
     const { name, password } = credentials(body);
+    const min = ctx.config.auth.min_password_length;
+    if ([...password].length < min) throw new HttpError(400, 'bad_field', `password must have at least ${min} characters`);
     if (!ctx.config.auth.open_registration && typeof body.invite !== 'string') throw new HttpError(403, 'invite_required', 'registration needs an invite code from the admin');
     if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
     const hash = await hashPassword(password);

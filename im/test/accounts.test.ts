@@ -17,13 +17,15 @@ describe('accounts and sessions', () => {
   it('registers with a single-use invite only', async () => {
     const code = admin(srv, ['invites', 'create', '--days', '1']).stdout.trim();
     expect(code.length).toBeGreaterThan(10);
-    await expect(register(srv.url, 'kim', 'pw')).rejects.toMatchObject({ code: 'invite_required' });
-    await expect(register(srv.url, 'kim', 'pw', 'wrong-code')).rejects.toMatchObject({ code: 'bad_invite' });
-    const r = await register(srv.url, 'kim', 'pw', code);
+    await expect(register(srv.url, 'kim', 'pw-long-enough')).rejects.toMatchObject({ code: 'invite_required' });
+    await expect(register(srv.url, 'kim', 'pw-long-enough', 'wrong-code')).rejects.toMatchObject({ code: 'bad_invite' });
+    // a short password is refused (auth.min_password_length, default 8) and does not use up the invite
+    await expect(register(srv.url, 'kim', 'seven77', code)).rejects.toMatchObject({ code: 'bad_field', message: 'bad_field: password must have at least 8 characters' });
+    const r = await register(srv.url, 'kim', 'pw-long-enough', code);
     expect(r.user).toBe('kim');
-    await expect(register(srv.url, 'lea', 'pw', code)).rejects.toMatchObject({ code: 'bad_invite' });
-    await expect(register(srv.url, 'ivy', 'pw', code)).rejects.toMatchObject({ code: 'name_taken' });
-    expect((await login(srv.url, 'kim', 'pw')).token).toBeTruthy();
+    await expect(register(srv.url, 'lea', 'pw-long-enough', code)).rejects.toMatchObject({ code: 'bad_invite' });
+    await expect(register(srv.url, 'ivy', 'pw-long-enough', code)).rejects.toMatchObject({ code: 'name_taken' });
+    expect((await login(srv.url, 'kim', 'pw-long-enough')).token).toBeTruthy();
     expect(admin(srv, ['invites', 'list']).stdout).toMatch(/used by kim/);
   });
 
@@ -62,7 +64,7 @@ describe('accounts and sessions', () => {
     expect((await login(srv.url, 'neo', 'pw')).is_admin).toBe(true);
     // an invite used by a user who was removed since
     const code = admin(srv, ['invites', 'create']).stdout.trim();
-    await register(srv.url, 'gone', 'pw', code);
+    await register(srv.url, 'gone', 'pw-long-enough', code);
     expect(admin(srv, ['users', 'remove', 'gone']).stdout.trim()).toBe('removed user gone');
     const invites = admin(srv, ['invites', 'list']).stdout;
     expect(invites).toMatch(/used by a removed user/);

@@ -90,7 +90,7 @@ describe('web client in Chromium', () => {
     const again = await (await browser.newContext()).newPage();
     await again.goto(`${srv.url}/#invite=${code}`);
     await again.fill('#login-name', 'dave');
-    await again.fill('#login-password', 'dave-pw');
+    await again.fill('#login-password', 'dave-password');
     await again.click('#register-submit');
     await again.locator('#login-error', { hasText: 'invite code is unknown, used or expired' }).waitFor();
     expect(admin(srv, ['users', 'list']).stdout).not.toMatch(/^dave\b/m);

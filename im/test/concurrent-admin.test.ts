@@ -43,7 +43,7 @@ describe('admin CLI against a running server', () => {
           adminResults.push(ren);
           if (inv.code === 0) {
             const name = `r${loop}x${i}`;
-            registered.push(await register(srv.url, name, 'pw', inv.stdout.trim()).then(() => name, (err) => String(err)));
+            registered.push(await register(srv.url, name, 'pw-long-enough', inv.stdout.trim()).then(() => name, (err) => String(err)));
           }
         }
       }));
