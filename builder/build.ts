@@ -13,6 +13,7 @@ import { createStageContext } from './context.ts';
 import { writeOutputs, outputNames } from './output/write.ts';
 import { missingDirs, prepareOutputDir, removeIfEmpty } from './output/prepare-dir.ts';
 import { ensureImBundle } from './artifacts/im-bundle.ts';
+import { assertFreeSpace, buildSpaceNeeds } from './host/free-space.ts';
 import { InterruptedError, PibakeError, StageError } from './errors.ts';
 import { builderVersion, cacheDir, projectRoot } from './paths.ts';
 import { stages } from '../stages/index.ts';
@@ -55,6 +56,7 @@ export async function build(loaded: LoadedDefinition, opts: BuildOptions): Promi
     checkAbort();
 
     mkdirSync(cacheDir('builds'), { recursive: true });
+    assertFreeSpace(buildSpaceNeeds(base.image, def.output.extra_space_mb, cacheDir('builds'), names.dir)); // not at xz, 5 minutes in
     const work = mkdtempSync(path.join(cacheDir('builds'), `${def.name}-${process.pid}-`)); // the pid lets a later run judge it
     cleanups.push(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
     const hostImage = path.join(work, 'work.img');

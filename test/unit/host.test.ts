@@ -1,7 +1,7 @@
-// The engine's host helpers shared by build and verify: apt sources, hostExec, cache entries, cleanups and signals.
+// The engine's host helpers shared by build and verify: apt sources, hostExec, cache entries, cleanups, signals, free space.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAptSources, pickDebianSource, pickSecurityMirror } from '../../builder/host/mirror.ts';
@@ -10,6 +10,7 @@ import { fillCacheDir } from '../../builder/host/cache-entry.ts';
 import { CleanupStack, withCleanups } from '../../builder/cleanup.ts';
 import { buildWorkPid, cacheTempPid, removeStaleDirs } from '../../builder/host/stale-dirs.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { assertFreeSpace, buildSpaceNeeds } from '../../builder/host/free-space.ts';
 
 const quiet = { step: () => ({ done: () => 0, fail: () => {} }) };
 
@@ -115,5 +116,26 @@ describe('stale work directories', () => {
     expect(removeStaleDirs(dir, cacheTempPid)).toEqual([`base.tmp-${gone}`]);
     expect(readdirSync(dir).sort()).toEqual([`bootstrap-1.tmp-${live}`, 'im-server-AbC123', `im-server-${live}-XyZ789`].sort());
     expect(removeStaleDirs(path.join(dir, 'missing'), buildWorkPid)).toEqual([]);
+  });
+});
+
+describe('free space before a build', () => {
+  it('passes what fits, refuses what does not with the directory and both sizes, and adds up needs on one filesystem', () => {
+    const dir = tempDir('pibake-space-');
+    const st = statfsSync(dir);
+    const free = st.bavail * st.bsize;
+    expect(() => assertFreeSpace([{ dir, bytes: free / 4, what: 'a' }])).not.toThrow();
+    expect(() => assertFreeSpace([{ dir, bytes: free * 4, what: 'working copy of the image' }]))
+      .toThrow(new RegExp(`^not enough free space in ${dir}: [0-9.]+ GiB free, the build needs about [0-9.]+ GiB there \\(working copy of the image\\)$`));
+    expect(() => assertFreeSpace([{ dir, bytes: free * 0.6, what: 'a' }, { dir: os.tmpdir(), bytes: free * 0.6, what: 'b' }])).toThrow(/\(a \+ b\)/);
+  });
+  it('sizes the work from the allocated blocks of the base image, not its apparent size', () => {
+    const dir = tempDir('pibake-space-');
+    const img = path.join(dir, 'base.img');
+    writeFileSync(img, Buffer.alloc(1 << 20, 1));
+    spawnSync('truncate', ['-s', '2G', img]); // sparse: 2 GiB apparent, 1 MiB allocated
+    const [work, out] = buildSpaceNeeds(img, 256, dir, dir);
+    expect(work.bytes).toBe(2 ** 20 + 256 * 2 ** 20 + 2 ** 30);
+    expect(out.bytes).toBe(Math.ceil((2 ** 20 + 256 * 2 ** 20) / 2));
   });
 });
