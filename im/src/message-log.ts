@@ -1,6 +1,7 @@
 // Append-only message storage: one row insert per message, per-conversation chains walked from in-memory tails,
 // sparse marks for deep history; resend keys and tail hints are indexed in bulk by a periodic flush.
 import type Database from 'better-sqlite3';
+import { RETIRE_SQL, nextIdSql } from './retired-ids.ts';
 
 export interface MessageRow { id: number; conv_id: number; seq: number; prev_id: number; sender_id: number; client_id: string; body: string; created_at: number; sender?: string }
 interface Tail { id: number; seq: number }
@@ -39,7 +40,7 @@ export class MessageLog {
     this.db = db;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insert: p('INSERT INTO messages (conv_id, seq, prev_id, sender_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: p('INSERT INTO messages (id, conv_id, seq, prev_id, sender_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       mark: p('INSERT OR REPLACE INTO conv_marks (conv_id, seq, msg_id) VALUES (?, ?, ?)'),
       markAtOrAfter: p('SELECT seq, msg_id FROM conv_marks WHERE conv_id = ? AND seq >= ? ORDER BY seq LIMIT 1'),
       byId: p('SELECT m.*, u.name AS sender FROM messages m LEFT JOIN users u ON u.id = m.sender_id WHERE m.id = ?'),
@@ -49,7 +50,9 @@ export class MessageLog {
       after: p('SELECT id, conv_id, seq, sender_id, client_id FROM messages WHERE id > ? ORDER BY id'),
       keyLookup: p('SELECT msg_id FROM client_ids WHERE sender_id = ? AND client_id = ?').pluck(),
       indexKeys: p('INSERT OR IGNORE INTO client_ids (sender_id, client_id, msg_id) SELECT sender_id, client_id, id FROM messages WHERE id > ? AND id <= ?'),
-      maxId: p('SELECT COALESCE(max(id), 0) FROM messages').pluck(),
+      // message ids are sync cursors: never below one a deleted conversation used (see RETIRE_SQL)
+      maxId: p(`SELECT ${nextIdSql('messages')} - 1`).pluck(),
+      retire: p(RETIRE_SQL),
       setHint: p('UPDATE conversations SET last_msg_id = ?, last_seq = ? WHERE id = ?'),
       setThrough: p("INSERT OR REPLACE INTO meta (key, value) VALUES ('tails_through', ?)"),
       since: p(`SELECT m.*, u.name AS sender FROM messages m JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ?
@@ -91,12 +94,13 @@ export class MessageLog {
     const tail = this.tails.get(convId) ?? NO_TAIL;
     const seq = tail.seq + 1;
     const now = Date.now();
-    const id = Number(this.s.insert.run(convId, seq, tail.id, senderId, clientId, body, now).lastInsertRowid);
+    const id = this.committedId + 1;
+    this.s.insert.run(id, convId, seq, tail.id, senderId, clientId, body, now);
     if (seq % MARK_EVERY === 0) this.s.mark.run(convId, seq, id);
     this.tails.set(convId, { id, seq });
     this.touched.add(convId);
     this.dirtyHints.add(convId);
-    if (id > this.committedId) this.committedId = id;
+    this.committedId = id;
     this.pendingKeys.set(key, id);
     return { row: { id, conv_id: convId, seq, prev_id: tail.id, sender_id: senderId, client_id: clientId, body, created_at: now }, duplicate: false };
   }
@@ -189,6 +193,7 @@ export class MessageLog {
   /** Deletes every message of a conversation (admin group delete): walks its chain, no table scan. */
   deleteConversation(convId: number): void {
     let id = (this.tails.get(convId) ?? NO_TAIL).id;
+    this.s.retire.run('messages_retired_max', id);
     while (id !== 0) {
       const r = this.s.link.get(id) as { prev_id: number; sender_id: number; client_id: string } | undefined;
       if (!r) break;

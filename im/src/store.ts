@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { tokenHash } from './password.ts';
 import { MessageLog } from './message-log.ts';
+import { RETIRE_SQL, nextIdSql } from './retired-ids.ts';
 
 export type { MessageRow } from './message-log.ts';
 export interface UserRow { id: number; name: string; password_hash: string; is_admin: number; created_at: number; last_seen: number | null }
@@ -35,7 +36,7 @@ export class Store {
       userByName: p('SELECT * FROM users WHERE name = ?'),
       userById: p('SELECT * FROM users WHERE id = ?'),
       users: p('SELECT id, name, is_admin, created_at, last_seen FROM users ORDER BY name'),
-      addUser: p('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)'),
+      addUser: p(`INSERT INTO users (id, name, password_hash, is_admin, created_at) VALUES (${nextIdSql('users')}, ?, ?, ?, ?)`),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setLastSeen: p('UPDATE users SET last_seen = ? WHERE id = ?'),
@@ -50,7 +51,8 @@ export class Store {
       convById: p('SELECT * FROM conversations WHERE id = ?'),
       convByDirectKey: p('SELECT * FROM conversations WHERE direct_key = ?'),
       convByName: p("SELECT * FROM conversations WHERE kind = 'group' AND name = ?"),
-      addConv: p('INSERT INTO conversations (kind, name, direct_key, created_at) VALUES (?, ?, ?, ?)'),
+      addConv: p(`INSERT INTO conversations (id, kind, name, direct_key, created_at) VALUES (${nextIdSql('conversations')}, ?, ?, ?, ?)`),
+      retire: p(RETIRE_SQL),
       renameConv: p('UPDATE conversations SET name = ? WHERE id = ?'),
       deleteConv: p('DELETE FROM conversations WHERE id = ?'),
       groups: p("SELECT c.id, c.name, (SELECT group_concat(u.name, ',') FROM members m JOIN users u ON u.id = m.user_id WHERE m.conv_id = c.id) AS members FROM conversations c WHERE kind = 'group' ORDER BY c.id"),
@@ -80,6 +82,7 @@ export class Store {
   setPassword(userId: number, hash: string): void { this.s.setPassword.run(hash, userId); this.s.deleteUserTokens.run(userId); }
   deleteUser(userId: number): void {
     this.s.deleteUser.run(userId);
+    this.s.retire.run('users_retired_max', userId);
     this.members.clear();
   }
   setLastSeen(userId: number, at: number): void { this.s.setLastSeen.run(at, userId); }
@@ -127,6 +130,7 @@ export class Store {
   deleteConv(convId: number): void {
     this.messages.deleteConversation(convId);
     this.s.deleteConv.run(convId);
+    this.s.retire.run('conversations_retired_max', convId);
     this.members.delete(convId);
   }
   isMember(convId: number, userId: number): boolean { return this.memberIds(convId).includes(userId); }

@@ -1,6 +1,7 @@
-// Two users chat, groups fan out to every member and device, resends are idempotent, reconnects resync exactly once.
+// Two users chat, groups fan out to every member and device, resends are idempotent, reconnects resync exactly once,
+// and ids (users, conversations, message cursors) are never handed out again after the admin deletes the newest.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startTestServer, addUsers, collect, waitFor, type TestServer } from './helpers.ts';
+import { startTestServer, addUsers, admin, collect, waitFor, type TestServer } from './helpers.ts';
 import { login, ImConnection } from '../src/client.ts';
 
 let srv: TestServer;
@@ -147,4 +148,39 @@ describe('messaging', () => {
     await waitFor(() => frames.some((f) => f.type === 'msg' && f.mid === next.mid), 5000, 'the next message pushed');
     expect(bob.cursor).toBe(next.mid);
   });
+
+  it('deleting the newest group or user never hands its ids on: cursors see the next message, a new account gets nothing old', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const group = await alice.createGroup('doomed', ['bob']);
+    const last = await alice.send(group.conv, 'the newest message, in a group about to go', 'doomed-1');
+    await waitFor(() => bob.cursor === last.mid, 5000, 'bob has the group message');
+    const cursor = bob.cursor;
+    bob.close();
+    expect(admin(srv, ['groups', 'delete', String(group.conv)]).code).toBe(0);
+    const direct = await alice.direct('bob');
+    const next = await alice.send(direct.conv, 'after the delete', 'doomed-2');
+    expect(next.mid).toBeGreaterThan(last.mid);
+    const frames: any[] = [];
+    const back = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'bob', 'pw')).token, { cursor, setup: (c) => c.on('sync', (f) => frames.push(...f.messages)) });
+    conns.push(back);
+    await waitFor(() => back.cursor >= next.mid, 5000, 'bob syncs the message sent after the delete');
+    expect(frames.map((m) => m.body)).toEqual(['after the delete']);
+    expect((await alice.createGroup('after', ['bob'])).conv).toBeGreaterThan(group.conv);
+
+    // the newest account is removed and a new one added: it must not inherit the old one's chats or messages
+    addUsers(srv, ['victim']);
+    const victim = await connect('victim');
+    const old = await victim.direct('alice');
+    await victim.send(old.conv, 'from victim', 'v-1');
+    expect(admin(srv, ['users', 'remove', 'victim']).code).toBe(0);
+    addUsers(srv, ['mallory']);
+    const mallory = await connect('mallory');
+    const fresh = await mallory.direct('alice');
+    expect(fresh.conv).not.toBe(old.conv);
+    expect(fresh.members.sort()).toEqual(['alice', 'mallory']);
+    expect(fresh.last_seq).toBe(0);
+    const history = await alice.history(old.conv, 1000, 10);
+    expect(history.messages.map((m: any) => [m.from, m.body])).toEqual([['?', 'from victim']]);
+  }, 30000);
 });
