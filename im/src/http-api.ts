@@ -87,6 +87,8 @@ function credentials(body: any): { name: string; password: string } {
   return { name: body.name, password: body.password };
 }
 
+const BAD_INVITE = 'invite code is unknown, used or expired';
+
 function ipOf(req: IncomingMessage): string { return req.socket.remoteAddress ?? '?'; }
 
 async function issueToken(ctx: Ctx, user: UserRow): Promise<{ token: string; expires_at: number }> {
@@ -126,16 +128,20 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
     const { name, password } = credentials(body);
     const min = ctx.config.auth.min_password_length;
     if ([...password].length < min) throw new HttpError(400, 'bad_field', `password must have at least ${min} characters`);
-    if (!ctx.config.auth.open_registration && typeof body.invite !== 'string') throw new HttpError(403, 'invite_required', 'registration needs an invite code from the admin');
+    const invite: unknown = body.invite;
+    if (invite !== undefined && typeof invite !== 'string') throw new HttpError(400, 'bad_field', 'invite must be a string (the code from the admin)');
+    if (!ctx.config.auth.open_registration && invite === undefined) throw new HttpError(403, 'invite_required', 'registration needs an invite code from the admin');
+    // the invite first: without a valid one, nobody learns which names exist or gets a password hashed
+    if (invite !== undefined && !ctx.store.inviteOpen(invite)) throw new HttpError(403, 'bad_invite', BAD_INVITE);
     if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
     const hash = await hashPassword(password);
     const user = await ctx.batcher.run(() => {
       if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
       const id = ctx.store.addUser(name, hash, false);
-      if (typeof body.invite === 'string' && !ctx.store.useInvite(body.invite, id)) throw new HttpError(403, 'bad_invite', 'invite code is unknown, used or expired');
+      if (invite !== undefined && !ctx.store.useInvite(invite, id)) throw new HttpError(403, 'bad_invite', BAD_INVITE);
       return ctx.store.userById(id)!;
     });
-    ctx.access.record('register', { user: name, ip: ipOf(req), invite: typeof body.invite === 'string' });
+    ctx.access.record('register', { user: name, ip: ipOf(req), invite: invite !== undefined });
     return json(res, 201, { user: user.name, is_admin: false, ...(await issueToken(ctx, user)) });
   }
   if (path.startsWith('/api/') || path === '/metrics') {

@@ -46,6 +46,7 @@ export class Store {
       deleteUserTokens: p('DELETE FROM tokens WHERE user_id = ?'),
       purgeTokens: p('DELETE FROM tokens WHERE expires_at <= ?'),
       addInvite: p('INSERT INTO invites (code_hash, created_at, expires_at) VALUES (?, ?, ?)'),
+      inviteOpen: p('SELECT 1 FROM invites WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?').pluck(),
       useInvite: p('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?'),
       invites: p('SELECT substr(code_hash,1,8) AS id, created_at, expires_at, used_at, (SELECT name FROM users WHERE id = used_by) AS used_by FROM invites ORDER BY created_at'),
       convById: p('SELECT * FROM conversations WHERE id = ?'),
@@ -101,6 +102,8 @@ export class Store {
 
   addInvite(code: string, ttlMs: number): void { const now = Date.now(); this.s.addInvite.run(tokenHash(code), now, now + ttlMs); }
   /** Marks an unused, unexpired invite as used by userId; false when there is none. */
+  /** True when the invite exists, is unused and unexpired (useInvite still decides, atomically). */
+  inviteOpen(code: string): boolean { return this.s.inviteOpen.get(tokenHash(code), Date.now()) === 1; }
   useInvite(code: string, userId: number): boolean { return this.s.useInvite.run(userId, Date.now(), tokenHash(code), Date.now()).changes === 1; }
   listInvites(): unknown[] { return this.s.invites.all(); }
 

@@ -24,7 +24,12 @@ describe('accounts and sessions', () => {
     const r = await register(srv.url, 'kim', 'pw-long-enough', code);
     expect(r.user).toBe('kim');
     await expect(register(srv.url, 'lea', 'pw-long-enough', code)).rejects.toMatchObject({ code: 'bad_invite' });
-    await expect(register(srv.url, 'ivy', 'pw-long-enough', code)).rejects.toMatchObject({ code: 'name_taken' });
+    // without a valid invite nobody learns whether a name exists; with one, a taken name is refused and the code kept
+    await expect(register(srv.url, 'ivy', 'pw-long-enough', code)).rejects.toMatchObject({ code: 'bad_invite' });
+    const code2 = admin(srv, ['invites', 'create']).stdout.trim();
+    await expect(register(srv.url, 'ivy', 'pw-long-enough', code2)).rejects.toMatchObject({ code: 'name_taken' });
+    await expect(register(srv.url, 'ivy2', 'pw-long-enough', 123 as any)).rejects.toMatchObject({ code: 'bad_field' });
+    expect((await register(srv.url, 'ivy2', 'pw-long-enough', code2)).user).toBe('ivy2');
     expect((await login(srv.url, 'kim', 'pw-long-enough')).token).toBeTruthy();
     expect(admin(srv, ['invites', 'list']).stdout).toMatch(/used by kim/);
   });
