@@ -126,13 +126,13 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   if (req.method === 'POST' && path === '/api/register') {
     const body = await readBody(req);
     const { name, password } = credentials(body);
-    const min = ctx.config.auth.min_password_length;
-    if ([...password].length < min) throw new HttpError(400, 'bad_field', `password must have at least ${min} characters`);
     const invite: unknown = body.invite;
     if (invite !== undefined && typeof invite !== 'string') throw new HttpError(400, 'bad_field', 'invite must be a string (the code from the admin)');
     if (!ctx.config.auth.open_registration && invite === undefined) throw new HttpError(403, 'invite_required', 'registration needs an invite code from the admin');
     // the invite first: without a valid one, nobody learns which names exist or gets a password hashed
     if (invite !== undefined && !ctx.store.inviteOpen(invite)) throw new HttpError(403, 'bad_invite', BAD_INVITE);
+    const min = ctx.config.auth.min_password_length;
+    if ([...password].length < min) throw new HttpError(400, 'bad_field', `password must have at least ${min} characters`);
     if (ctx.store.userByName(name)) throw new HttpError(409, 'name_taken', `user name "${name}" is taken`);
     const hash = await hashPassword(password);
     const user = await ctx.batcher.run(() => {

@@ -136,10 +136,12 @@ async function send(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<v
     throw new FrameError('body_too_large', `message body over ${ctx.config.limits.max_message_bytes} bytes`);
   }
   const conv: number = f.conv;
-  // no savepoint: the membership check throws before anything is written
+  // no savepoint: the membership and client_id checks throw before anything is written
   const result = await ctx.batcher.run(() => {
     requireMember(ctx, conv, user.id);
     const { row, duplicate } = ctx.store.messages.append(conv, user.id, f.client_id, f.body);
+    // a resend names the same conversation; another one means the client reused the id for a new message
+    if (duplicate && row.conv_id !== conv) throw new FrameError('bad_field', `send: client_id ${f.client_id} is already the id of your message ${row.seq} in conversation ${row.conv_id}; use a new client_id for every message`);
     return { msg: row, duplicate, members: duplicate ? [] : ctx.store.memberIds(conv) };
   }, false);
   const { msg } = result;

@@ -101,6 +101,14 @@ describe('messaging', () => {
     expect(got.filter((m) => m.client_id === 'dup-1')).toHaveLength(1);
   });
 
+  it('a client id reused for a message to another conversation is refused, not acked as a duplicate of the old one', async () => {
+    const alice = await connect('alice');
+    const first = await alice.send((await alice.direct('bob')).conv, 'to bob', 'reused-1');
+    const other = await alice.direct('carol');
+    await expect(alice.send(other.conv, 'to carol', 'reused-1')).rejects.toMatchObject({ code: 'bad_field', message: expect.stringContaining(`already the id of your message ${first.seq} in conversation ${first.conv}`) });
+    expect((await alice.history(other.conv, 1000, 10)).messages).toEqual([]);
+  });
+
   it('after a reconnect the client gets everything it missed, in order, exactly once', async () => {
     const alice = await connect('alice');
     const conv = await alice.direct('bob');
