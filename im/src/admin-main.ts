@@ -33,6 +33,8 @@ function readPassword(): string {
   const pw = text.replace(/\r?\n$/, '');
   if (!pw) throw new UsageError('no password on stdin — fix: echo "secret" | pibake-im-admin ...');
   if (/[\r\n]/.test(pw)) throw new UsageError('the password on stdin has several lines — fix: give it as one line (echo "secret" | pibake-im-admin ...)');
+  // the server's login takes 1-1024 characters: a longer one would make an account nobody can log in to
+  if (pw.length > 1024) throw new UsageError(`the password on stdin has ${pw.length} characters; logins take at most 1024 — fix: use a shorter one`);
   return pw;
 }
 
@@ -63,7 +65,7 @@ async function run(argv: string[]): Promise<number> {
   if (cmd === 'hash-password') { console.log(await hashPassword(readPassword())); return 0; }
 
   const file = configPathFromArgs(argv, process.env);
-  const config = loadConfig(file, !argv.includes('--config') && !process.env.PIBAKE_IM_CONFIG);
+  const config = loadConfig(file); // never on defaults: without its config the CLI would make and use a fresh data dir
   dropPrivileges(config);
   const audit = new AccessLog(config.log_dir, () => {});
   const actor = process.env.SUDO_USER ?? process.env.USER ?? String(process.getuid?.());

@@ -75,13 +75,12 @@ export function parseConfig(text: string, file: string): Config {
   }
 }
 
-/** Reads and validates a config file; a missing file yields the defaults only when allowMissing. */
-export function loadConfig(file: string, allowMissing = false): Config {
+/** Reads and validates a config file (a missing one is an error: defaults would mean a fresh, empty data dir). */
+export function loadConfig(file: string): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err: any) {
-    if (err.code === 'ENOENT' && allowMissing) return validateConfig({}) as unknown as Config;
     throw new ConfigError(`${file}: cannot read config (${err.code ?? err.message}) — fix: create it or pass --config <file>`);
   }
   return parseConfig(text, file);

@@ -63,6 +63,8 @@ describe('accounts and sessions', () => {
     expectExit(['groups', 'add', '999999', 'ivy'], 1, /no group 999999/);
     // a password must be one line: several are refused, nothing is created; one trailing newline is fine
     expectExit(['users', 'add', 'multi'], 2, /password on stdin has several lines/, 'first\nsecond\n');
+    expectExit(['users', 'add', 'long'], 2, /has 1025 characters; logins take at most 1024/, 'x'.repeat(1025));
+    expectExit(['hash-password'], 2, /has 1025 characters; logins take at most 1024/, 'x'.repeat(1025));
     expect(admin(srv, ['users', 'list']).stdout).not.toMatch(/^multi/m);
     expect(admin(srv, ['users', 'add', 'neo', '--admin'], 'pw\n').stdout.trim()).toBe('added user neo (admin)');
     expect(admin(srv, ['users', 'add', 'zoe'], 'pw').stdout.trim()).toBe('added user zoe');

@@ -1,7 +1,7 @@
 // Config validation gives one clear line (file:line, what, fix); the server refuses a bad config without a stack trace.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config.ts';
@@ -56,6 +56,15 @@ describe('config', () => {
     const missing = spawnSync(NODE, [join(IM_DIR, 'src/server-main.ts')], { encoding: 'utf8', env: { ...process.env, PIBAKE_IM_CONFIG: join(dir, 'absent.yaml') } });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/absent\.yaml: cannot read config \(ENOENT\)/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(existsSync('/etc/pibake-im/config.yaml'))('the admin CLI without its config stops instead of making a fresh data dir under /var/lib', () => {
+    const env = { ...process.env };
+    delete env.PIBAKE_IM_CONFIG;
+    const r = spawnSync(NODE, [join(IM_DIR, 'src/admin-main.ts'), 'users', 'list'], { encoding: 'utf8', env });
+    expect([r.status, r.stderr.trim()]).toEqual([2, 'pibake-im-admin: /etc/pibake-im/config.yaml: cannot read config (ENOENT) — fix: create it or pass --config <file>']);
+    expect(existsSync('/var/lib/pibake-im/pibake-im.db')).toBe(false);
   });
 
   it('--check-config validates without starting: ok, or exit 2 naming a cut-short admin hash', () => {
