@@ -111,7 +111,7 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
     const wait = loginThrottle.begin(ipOf(req), name);
     if (wait) {
       res.setHeader('retry-after', String(wait));
-      throw new HttpError(429, 'too_many_attempts', `too many failed logins for this name from this address; try again in ${wait} s`);
+      throw new HttpError(429, 'too_many_attempts', `too many login attempts for this name from this address (failed, or still being checked); try again in ${wait} s`);
     }
     let ok = false;
     const user = ctx.store.userByName(name);
