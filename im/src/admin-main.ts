@@ -56,11 +56,39 @@ function need(args: string[], n: number, what: string): void {
   if (args.length < n) throw new UsageError(`missing ${what}`);
 }
 
+/** Every command's positional arguments (at most `max`) and options (true: takes a value). */
+const SHAPES: Record<string, { max: number; options?: Record<string, boolean> }> = {
+  'hash-password': { max: 0 }, check: { max: 0 }, restore: { max: 1 }, backup: { max: 1 },
+  'users list': { max: 0 }, 'users add': { max: 1, options: { '--admin': false } }, 'users passwd': { max: 1 },
+  'users remove': { max: 1, options: { '--force': false } },
+  'invites create': { max: 0, options: { '--days': true } }, 'invites list': { max: 0 },
+  'groups list': { max: 0 }, 'groups create': { max: Infinity }, 'groups add': { max: 2 }, 'groups remove': { max: 2 },
+  'groups rename': { max: 2 }, 'groups delete': { max: 1 },
+};
+
+/** Splits a known command's arguments into positionals and options; an unknown option or an extra argument is a
+ *  usage error (a typo like --adminn must not quietly do something else). Unknown commands pass through. */
+function parseArgs(cmd: string, words: string[]): { rest: string[]; options: Map<string, string> } {
+  const shape = SHAPES[cmd];
+  const rest: string[] = [], options = new Map<string, string>();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (!shape || !w.startsWith('--')) { rest.push(w); continue; }
+    if (!(w in (shape.options ?? {}))) throw new UsageError(`${cmd}: unknown option ${w}${shape.options ? ` (it takes ${Object.keys(shape.options).join(', ')})` : ''}`);
+    if (shape.options![w] && (i + 1 >= words.length)) throw new UsageError(`${cmd}: ${w} needs a value`);
+    options.set(w, shape.options![w] ? words[++i] : '');
+  }
+  if (shape && rest.length > shape.max) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(rest[shape.max])}\n${USAGE}`);
+  return { rest, options };
+}
+
 async function run(argv: string[]): Promise<number> {
   process.umask(0o027);
   const args = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
-  const [cmd, sub, ...rest] = args;
-  if (!cmd || cmd === 'help' || cmd === '--help') { console.log(USAGE); return cmd ? 0 : 2; }
+  const [cmd, sub] = args;
+  if (!cmd || cmd === 'help' || args.includes('--help')) { console.log(USAGE); return cmd ? 0 : 2; }
+  const twoWords = ['users', 'invites', 'groups'].includes(cmd);
+  const { rest, options } = parseArgs(twoWords ? `${cmd} ${sub ?? ''}`.trim() : cmd, args.slice(twoWords ? 2 : 1));
   if (cmd === '--version') { console.log(`pibake-im-admin ${VERSION}`); return 0; }
   if (cmd === 'hash-password') { console.log(await hashPassword(readPassword())); return 0; }
 
@@ -109,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
         if (!NAME_RE.test(name)) throw new UsageError('NAME must be 1-32 characters from a-z 0-9 _ . -, not starting with - or .');
         if (store.userByName(name)) throw new Failure(`user ${name} already exists`);
         const hash = await hashPassword(readPassword());
-        const isAdmin = rest.includes('--admin');
+        const isAdmin = options.has('--admin');
         try { store.addUser(name, hash, isAdmin); } catch (err: any) {
           if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new Failure(`user ${name} already exists`); // added meanwhile by another admin
           throw err;
@@ -132,7 +160,7 @@ async function run(argv: string[]): Promise<number> {
         need(rest, 1, 'NAME');
         const u = store.userByName(rest[0]);
         if (!u) throw new Failure(`no user ${rest[0]}`);
-        if (u.is_admin === 1 && !rest.includes('--force') && store.listUsers().filter((x) => x.is_admin === 1).length === 1)
+        if (u.is_admin === 1 && !options.has('--force') && store.listUsers().filter((x) => x.is_admin === 1).length === 1)
           throw new Failure(`${u.name} is the last admin (only admins read /metrics) — fix: add another with users add NAME --admin first, or pass --force`);
         store.deleteUser(u.id);
         record('user_remove', { user: u.name });
@@ -140,9 +168,9 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'invites create': {
-        const i = rest.indexOf('--days');
-        const days = i >= 0 ? Number(rest[i + 1]) : 7;
-        if (!(days > 0 && days <= 365)) throw new UsageError('--days must be a number of days from 1 to 365 (an invite is a password: keep it short-lived)');
+        const given = options.get('--days') ?? '7';
+        const days = /^\d+$/.test(given) ? Number(given) : NaN;
+        if (!(days >= 1 && days <= 365)) throw new UsageError('--days must be a number of days from 1 to 365 (an invite is a password: keep it short-lived)');
         const code = randomBytes(12).toString('base64url');
         store.addInvite(code, days * 86400_000);
         record('invite_create', { days });

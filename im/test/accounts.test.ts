@@ -57,6 +57,12 @@ describe('accounts and sessions', () => {
     expectExit(['users', 'add'], 2, /missing NAME/);
     expectExit(['users', 'add', 'Bad!'], 2, /NAME must be/, 'pw');
     expectExit(['invites', 'create', '--days', '0'], 2, /--days must be/);
+    expectExit(['invites', 'create', '--days', '0.0001'], 2, /--days must be/);
+    expectExit(['invites', 'create', '30'], 2, /invites create: unexpected argument "30"/);
+    expectExit(['users', 'add', 'frank', '--adminn'], 2, /users add: unknown option --adminn \(it takes --admin\)/, 'pw');
+    expectExit(['users', 'remove', 'ivy', 'jon'], 2, /users remove: unexpected argument "jon"/);
+    expectExit(['backup', '--keep', '3'], 2, /backup: unknown option --keep/);
+    expect(admin(srv, ['backup', '--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: pibake-im-admin/) });
     expectExit(['users', 'add', 'ivy'], 1, /user ivy already exists/, 'pw');
     expectExit(['users', 'remove', 'nobody'], 1, /no user nobody/);
     expectExit(['users', 'passwd', 'nobody'], 1, /no user nobody/, 'pw');
