@@ -13,6 +13,8 @@ export interface Session {
   tokens: number;
   lastRefill: number;
   lastActive: number;
+  /** The user's conversations as last told to this session (admin-changes.ts pushes the difference). */
+  convs?: Map<number, string>;
   /** The socket is corked until the end of this tick (Hub.write). */
   corked?: boolean;
 }

@@ -18,6 +18,7 @@ import { createLogger } from './logger.ts';
 import { AccessLog } from './access-log.ts';
 import { onFrame, sendError, announcePresence, type Ctx } from './ws-handlers.ts';
 import { httpHandler } from './http-api.ts';
+import { pushExternalConvChanges } from './admin-changes.ts';
 
 // require() rather than an ESM import: building the ESM facade of node:http evaluates its lazy exports,
 // which loads the whole undici fetch/WebSocket stack (~30 ms of startup on x64, far more on a Pi)
@@ -150,14 +151,17 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   pinger.unref();
 
   // Sessions whose token is gone — revoked by the admin CLI (users passwd / remove: another process), or
-  // expired — are closed like a logout: checked when another process committed, and once a minute anyway.
+  // expired — are closed like a logout: checked when another process committed, and once a minute anyway; what
+  // another process changed in conversations is pushed to their members (admin-changes.ts).
   let seenVersion = store.externalVersion();
   let lastSweep = Date.now();
   const tokenSweeper = setInterval(() => {
     const v = store.externalVersion();
     if (v === seenVersion && Date.now() - lastSweep < 60000) return;
+    const external = v !== seenVersion;
     seenVersion = v; lastSweep = Date.now();
     for (const s of sessions) if (s.user && s.tokenHash && !store.userForTokenHash(s.tokenHash)) s.ws.close(4001, 'token revoked or expired');
+    if (external) pushExternalConvChanges(ctx, sessions);
   }, 2000);
   tokenSweeper.unref();
 

@@ -66,6 +66,8 @@ export class Store {
       userConvs: p(`SELECT c.id, c.kind, c.name, m.delivered_seq, m.read_seq
                     FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? ORDER BY c.id`),
       dataVersion: p('PRAGMA data_version').pluck(),
+      convSigs: p(`SELECT c.id, COALESCE(c.name, '') || '|' || (SELECT group_concat(x.user_id) FROM members x WHERE x.conv_id = c.id) AS sig
+                   FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ?`),
       contacts: p('SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2 ON m2.conv_id = m1.conv_id WHERE m1.user_id = ?').pluck(),
       setDelivered: p('UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
       setRead: p('UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?) WHERE conv_id = ? AND user_id = ?'),
@@ -160,6 +162,10 @@ export class Store {
     return (this.s.userConvs.all(userId) as any[]).map((r) => ({
       ...r, last_seq: this.messages.lastSeq(r.id), unread: this.messages.unread(r.id, userId, r.read_seq),
     }));
+  }
+  /** The user's conversations, each with a signature of its name and members (changes when either does). */
+  convSignatures(userId: number): Map<number, string> {
+    return new Map((this.s.convSigs.all(userId) as { id: number; sig: string }[]).map((r) => [r.id, r.sig]));
   }
   contactIds(userId: number): number[] { return this.s.contacts.all(userId) as number[]; }
   countMessages(): number { return this.s.countMessages.get() as number; }

@@ -63,7 +63,7 @@ export function wireConv(ctx: Ctx, row: any): WireConv {
   };
 }
 
-function convUpdate(ctx: Ctx, convId: number): string {
+export function convUpdate(ctx: Ctx, convId: number): string {
   const conv = ctx.store.convById(convId)!;
   const members = ctx.store.memberNames(convId);
   return JSON.stringify({ type: 'conv_update', conv: convId, kind: conv.kind, name: conv.name ?? members.join(', '), members });
@@ -116,6 +116,7 @@ async function authenticate(ctx: Ctx, s: Session, f: any): Promise<void> {
   if (s.user) throw new FrameError('bad_field', 'this connection is already authenticated');
   s.user = user;
   s.tokenHash = tokenHash(f.token);
+  s.convs = ctx.store.convSignatures(user.id);
   const cameOnline = ctx.hub.add(s);
   ctx.metrics.online.set(ctx.hub.onlineUsers());
   ctx.access.record('connect', { user: user.name, ip: s.ip });

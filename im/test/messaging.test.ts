@@ -191,4 +191,20 @@ describe('messaging', () => {
     const history = await alice.history(old.conv, 1000, 10);
     expect(history.messages.map((m: any) => [m.from, m.body])).toEqual([['?', 'from victim']]);
   }, 30000);
+
+  it('group changes made with the admin CLI (another process) reach the open sessions of the members', async () => {
+    addUsers(srv, ['nia', 'oto']);
+    const frames: Record<string, any[]> = { nia: [], oto: [] };
+    for (const name of ['nia', 'oto'] as const) (await connect(name)).on('*', (f) => frames[name].push(f));
+    const seen = (name: string, f: (x: any) => boolean) => waitFor(() => frames[name].find(f), 8000, `${name}: pushed frame`);
+    const g = Number(admin(srv, ['groups', 'create', 'porch', 'nia', 'oto']).stdout.match(/created group (\d+)/)![1]);
+    expect((await seen('oto', (f) => f.type === 'conv_update' && f.conv === g)).members).toEqual(['nia', 'oto']);
+    admin(srv, ['groups', 'rename', String(g), 'deck']);
+    await seen('nia', (f) => f.type === 'conv_update' && f.conv === g && f.name === 'deck');
+    admin(srv, ['groups', 'remove', String(g), 'oto']);
+    await seen('oto', (f) => f.type === 'conv_removed' && f.conv === g);
+    expect((await seen('nia', (f) => f.type === 'conv_update' && f.conv === g && f.members.length === 1)).members).toEqual(['nia']);
+    admin(srv, ['groups', 'delete', String(g)]);
+    await seen('nia', (f) => f.type === 'conv_removed' && f.conv === g);
+  }, 30000);
 });
