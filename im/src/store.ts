@@ -13,8 +13,10 @@ export const NAME_RE = /^[a-z0-9_][a-z0-9_.-]{0,31}$/;
 /** Why a group name is refused (the same rule for the WebSocket API and the admin CLI), or null. */
 export function groupNameProblem(name: string): string | null {
   if (!name.trim()) return 'a group name must not be empty';
-  if (name.length > 64) return 'a group name is at most 64 characters';
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a group name must not contain control characters';
+  if ([...name].length > 64) return 'a group name is at most 64 characters';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'a group name must not contain control characters';
+  // zero-width and bidirectional controls would make a name look empty, or like another one
+  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(name)) return 'a group name must not contain invisible or text-direction characters';
   // the admin CLI takes an all-digit GROUP argument for a group id, so such a name could not be addressed by name
   if (/^\d+$/.test(name)) return 'a group name must not be only digits (they would be taken for a group id)';
   return null;

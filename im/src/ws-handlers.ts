@@ -231,7 +231,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       return;
     }
     case 'presence': {
-      const list = f.users.slice(0, 500).map((name: string) => {
+      const list = [...new Set<string>(f.users)].slice(0, 500).map((name: string) => {
         const u = store.userByName(name);
         return u ? { user: u.name, online: hub.isOnline(u.id), last_seen: u.last_seen } : { user: name, online: false, last_seen: null, unknown: true };
       });

@@ -37,6 +37,11 @@ describe('accounts and sessions', () => {
   it('admin groups: the same name rules as the API, and a name that several groups share must be given as an id', () => {
     expect(admin(srv, ['groups', 'create', '', 'ivy']).stderr).toMatch(/a group name must not be empty/);
     expect(admin(srv, ['groups', 'create', 'x'.repeat(65), 'ivy']).stderr).toMatch(/at most 64 characters/);
+    expect(admin(srv, ['groups', 'create', 'team\u202egnp', 'ivy']).stderr).toMatch(/invisible or text-direction characters/);
+    expect(admin(srv, ['groups', 'create', '\u200b', 'ivy']).stderr).toMatch(/invisible or text-direction characters/);
+    const emoji = admin(srv, ['groups', 'create', '\u{1F600}'.repeat(64), 'ivy']); // 64 characters, 128 UTF-16 units
+    expect(emoji.code, emoji.stderr).toBe(0);
+    admin(srv, ['groups', 'delete', emoji.stdout.match(/created group (\d+)/)![1]]);
     const a = admin(srv, ['groups', 'create', 'team', 'ivy']).stdout.match(/created group (\d+)/)![1];
     const b = admin(srv, ['groups', 'create', 'team', 'jon']).stdout.match(/created group (\d+)/)![1];
     const amb = admin(srv, ['groups', 'add', 'team', 'jon']);
