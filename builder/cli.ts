@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from './paths.ts';
+import { usageProblem } from './cli/usage-problem.ts';
 
 /** Installs/starts what build and verify need (root on Debian) or stops with the commands to run (exit 2). */
 async function ensureHostTools(): Promise<void> {
@@ -118,9 +119,10 @@ await yargs(hideBin(process.argv))
   )
   .demandCommand(1, 'give a command: build, validate, plan, verify, doctor or schema')
   .strict()
-  .fail((msg, err, y) => {
+  .fail((msg, err) => {
     if (err) throw err;
-    process.stderr.write(`pibake: ${msg}\n  hint: pibake --help\n`);
+    const { text, hint } = usageProblem(msg, hideBin(process.argv));
+    process.stderr.write(`pibake: ${text}\n  hint: ${hint}\n`);
     process.exit(2);
   })
   .help()

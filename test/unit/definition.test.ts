@@ -100,6 +100,14 @@ describe('image definition', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a wrong command line gets one line naming the problem and the command to ask for help, exit 2', () => {
+    const said = (...args: string[]) => { const r = spawnSync('./pibake', args, { encoding: 'utf8' }); return [r.status, r.stderr.trim()]; };
+    expect(said('frob')).toEqual([2, 'pibake: unknown command "frob" (commands: build, validate, plan, verify, doctor, schema)\n  hint: pibake --help']);
+    expect(said('build')).toEqual([2, 'pibake: build: missing the image definition to build, e.g. pibake build images/im-server.yaml\n  hint: pibake build --help']);
+    expect(said('validate', 'a.yaml', 'b.yaml')).toEqual([2, 'pibake: validate: unexpected argument "b.yaml"\n  hint: pibake validate --help']);
+    expect(said('plan', 'images/im-server.yaml', '--outt', 'x')).toEqual([2, 'pibake: plan: unknown option --outt\n  hint: pibake plan --help']);
+  });
+
   it('pibake validate accepts the default image', () => {
     expect(execFileSync('./pibake', ['validate', 'images/im-server.yaml'], { encoding: 'utf8' })).toMatch(/valid \(9 stages/);
   });
