@@ -95,7 +95,7 @@ async function run(argv: string[]): Promise<number> {
   const file = configPathFromArgs(argv, process.env);
   const config = loadConfig(file); // never on defaults: without its config the CLI would make and use a fresh data dir
   dropPrivileges(config);
-  const audit = new AccessLog(config.log_dir, () => {});
+  const audit = new AccessLog(config.log_dir, (msg) => process.stderr.write(`pibake-im-admin: warning: the audit record was not written: ${msg}\n`));
   const actor = process.env.SUDO_USER ?? process.env.USER ?? String(process.getuid?.());
   const record = (action: string, fields: Record<string, unknown> = {}) => { audit.record(`admin_${action}`, { by: actor, ...fields }); audit.flush(); };
 
