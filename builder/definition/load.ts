@@ -1,11 +1,12 @@
 // Loads an image definition: YAML with positions → zod validation → typed ImageDefinition, all problems at once.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { definitionSchema, type ImageDefinition } from './schema.ts';
 import { didYouMean, knownKeys, positionOf, type Path } from './locate.ts';
+import { formatOf } from '../base/download.ts';
 
 export interface LoadedDefinition {
   file: string;
@@ -70,7 +71,19 @@ function baseFileProblem(file: string): string | null {
   const st = statSync(file);
   if (!st.isFile()) return 'is not a regular file';
   if (st.size === 0) return 'is empty';
+  // an archive is checked when unpacked; a raw image must carry an MBR partition table like every Pi OS image
+  if (formatOf(file) === '.img' && !hasMbrSignature(file)) return 'is neither a disk image (no partition table) nor an .xz or .zip archive';
   return null;
+}
+
+function hasMbrSignature(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 510) === 2 && b[0] === 0x55 && b[1] === 0xaa;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function parseDefinition(text: string, file: string): ImageDefinition {

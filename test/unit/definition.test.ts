@@ -63,6 +63,7 @@ describe('image definition', () => {
     expect(parseDefinition(`name: a\nbase:\n  url: https://x/y.img.xz\n  sha256: ${digest}\n`, 'x.yaml').base.sha256).toBe('ab'.repeat(32));
     expect(problemsOf('name: a\nbase:\n  file: no-such.img\n')).toEqual([`x.yaml:3:9 base.file: ${process.cwd()}/no-such.img does not exist`]);
     expect(problemsOf('name: a\nbase:\n  file: /dev/zero\n')).toEqual(['x.yaml:3:9 base.file: /dev/zero is not a regular file']);
+    expect(problemsOf('name: a\nbase:\n  file: /etc/hostname\n')).toEqual(['x.yaml:3:9 base.file: /etc/hostname is neither a disk image (no partition table) nor an .xz or .zip archive']);
   });
 
   it('checks bootstrap extra packages, unique user names and one-line ssh keys', () => {
