@@ -102,6 +102,28 @@ describe('durability', () => {
     expect(syncStarts.some((l) => pid(l) !== pid(lines[ackAt]))).toBe(true);
   }, 60000);
 
+  it('SIGTERM lets a login that is under way finish and answer before the server exits', async () => {
+    const srv = await startTestServer();
+    servers.push(srv);
+    addUsers(srv, ['ann']);
+    const body = JSON.stringify({ name: 'ann', password: 'pw' });
+    const { request } = await import('node:http');
+    const req = request(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const answer = new Promise<{ status?: number; text: string }>((resolve, reject) => {
+      req.on('response', (res) => { let text = ''; res.on('data', (d) => (text += d)); res.on('end', () => resolve({ status: res.statusCode, text })); });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 10)); // the request is in the server's hands, its body still coming
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = srv.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    req.end(body.slice(10));
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).token).toMatch(/^\S{20,}$/);
+    expect(await exited).toBe(0);
+  }, 30000);
+
   it('backup (online) then restore gives back the same messages; old backups are pruned', async () => {
     const srv = await startTestServer();
     servers.push(srv);
