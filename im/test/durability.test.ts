@@ -1,7 +1,7 @@
 // kill -9 during a burst loses no acked message and reuses no sequence; an ack leaves only after the WAL fdatasync
 // (traced with strace); backup then restore gives back the same messages.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readdirSync, statSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, readlinkSync, writeFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -100,6 +100,7 @@ describe('durability', () => {
     expect(finished, 'fdatasync(wal) returned before the ack was written').toBe(true);
     // and the sync ran on another thread than the one writing to the socket
     expect(syncStarts.some((l) => pid(l) !== pid(lines[ackAt]))).toBe(true);
+    rmSync(trace, { force: true });
   }, 60000);
 
   it('SIGTERM lets a login that is under way finish and answer before the server exits', async () => {

@@ -1,6 +1,6 @@
 // Run as root (like a cron job by mistake), the admin CLI acts as the data dir's owner and leaves no root-owned file there.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, mkdirSync, chownSync, chmodSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, chownSync, chmodSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -27,5 +27,6 @@ describe.skipIf(process.getuid?.() !== 0)('admin CLI as root', () => {
     const files = walk(data);
     expect(files.some((f) => f.includes('backups/pibake-im-'))).toBe(true);
     for (const f of files) expect(statSync(f).uid, f).toBe(NOBODY);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
