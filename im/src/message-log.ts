@@ -29,6 +29,8 @@ export class MessageLog {
   private committedId = 0;
   private touched = new Set<number>();
   private dirtyHints = new Set<number>();
+  /** Hints the flush in flight writes: dirty again if its batch rolls back. */
+  private flushedHints = new Set<number>();
   /** `${sender}:${client_id}` → id of every message after `through` (not yet in the client_ids index), in id order. */
   private pendingKeys = new Map<string, number>();
   /** Messages with id <= through are in client_ids and reflected in the conversations' tail hints. */
@@ -113,6 +115,7 @@ export class MessageLog {
     if (this.flushing) {
       this.through = this.flushing;
       this.flushing = 0;
+      this.flushedHints.clear();
       for (const [k, id] of this.pendingKeys) { if (id > this.through) break; this.pendingKeys.delete(k); }
     }
   }
@@ -126,6 +129,10 @@ export class MessageLog {
     this.touched.clear();
     for (const [k, id] of this.pendingKeys) if (id > this.durableId) this.pendingKeys.delete(k);
     this.committedId = this.durableId;
+    // a flush that did not commit (a full disk) wrote no hints: without this, the next flush would move
+    // tails_through past these conversations while their stored tails stay old, and a restart would lose them
+    for (const c of this.flushedHints) this.dirtyHints.add(c);
+    this.flushedHints.clear();
     this.flushing = 0;
   }
 
@@ -147,6 +154,7 @@ export class MessageLog {
       if (t) this.s.setHint.run(t.id, t.seq, c);
     }
     this.s.setThrough.run(upTo);
+    for (const c of this.dirtyHints) this.flushedHints.add(c);
     this.dirtyHints.clear();
     this.flushing = upTo;
     this.lastFlush = Date.now();
@@ -192,6 +200,12 @@ export class MessageLog {
 
   /** Deletes every message of a conversation (admin group delete): walks its chain, no table scan. */
   deleteConversation(convId: number): void {
+    // inside the write transaction: first take in what the server committed since this store was opened (the
+    // admin CLI waited for the lock while messages kept arriving), so the walk starts at the real tail
+    for (const r of this.s.after.iterate(this.committedId) as Iterable<{ id: number; conv_id: number; seq: number }>) {
+      this.tails.set(r.conv_id, { id: r.id, seq: r.seq });
+      this.committedId = r.id;
+    }
     let id = (this.tails.get(convId) ?? NO_TAIL).id;
     this.s.retire.run('messages_retired_max', id);
     while (id !== 0) {

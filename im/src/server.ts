@@ -77,7 +77,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   });
   // resend keys and tail hints are indexed in bulk (message-log.ts flush); checked every second
   const hintFlusher = setInterval(() => {
-    if (store.messages.flushDue()) batcher.run(() => store.messages.flush()).catch(() => {});
+    if (store.messages.flushDue()) batcher.run(() => store.messages.flush()).catch((err) => log.warn('index flush failed; retried with the next one', { error: String(err?.message ?? err) }));
   }, 1000);
   hintFlusher.unref();
   const hub = new Hub(config.limits.max_buffered_bytes);

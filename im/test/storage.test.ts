@@ -1,13 +1,17 @@
 // Append-only message storage against a real server and SQLite file: deep history through marks, unread counts,
-// resend keys before and after their bulk flush, tail recovery after kill -9, and the v1 -> v2 migration.
+// resend keys before and after their bulk flush, tail recovery after kill -9 and after a flush that failed, the
+// v1 -> v2 migration, and an admin group delete that races the server's commits.
 import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, addUsers, type TestServer } from './helpers.ts';
 import { login, ImConnection } from '../src/client.ts';
 import { MIGRATIONS } from '../src/migrations.ts';
 import { MARK_EVERY } from '../src/message-log.ts';
+import { openDatabase } from '../src/db.ts';
+import { Store } from '../src/store.ts';
 
 const servers: TestServer[] = [];
 afterAll(async () => { for (const s of servers) await s.stop(); });
@@ -104,4 +108,46 @@ describe('append-only storage', () => {
     expect((await ann.send(2, 'new', 'v2-2')).seq).toBe(101);
     ann.close();
   }, 60000);
+
+  it('a flush whose batch rolled back (a full disk) keeps its tails for the next flush: a restart loses no conversation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pibake-im-flush-'));
+    try {
+      const db = openDatabase(dir);
+      const store = new Store(db);
+      const log = store.messages;
+      const a = store.addUser('a', 'x', false), b = store.addUser('b', 'x', false);
+      const x = store.createGroup('x', [a, b]).id, y = store.createGroup('y', [a, b]).id;
+      db.transaction(() => { for (let i = 1; i <= 10; i++) log.append(x, a, `x-${i}`, `x ${i}`); })();
+      log.markDurable();
+      expect(() => db.transaction(() => { log.flush(); throw new Error('SQLITE_FULL'); })()).toThrow('SQLITE_FULL');
+      log.rollback();
+      db.transaction(() => log.append(y, a, 'y-1', 'y 1'))();
+      log.markDurable();
+      db.transaction(() => log.flush())();
+      log.markDurable();
+      db.close();
+      const again = new Store(openDatabase(dir));
+      expect(again.messages.lastSeq(x)).toBe(10);
+      expect(again.messages.history(x, 1000, 20).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      again.db.close();
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('an admin group delete takes in the messages the server committed while it waited for the lock', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pibake-im-delete-'));
+    try {
+      const server = new Store(openDatabase(dir));
+      const a = server.addUser('a', 'x', false);
+      const g = server.createGroup('g', [a]).id;
+      server.db.transaction(() => { for (let i = 1; i <= 5; i++) server.messages.append(g, a, `g-${i}`, 'early'); })();
+      server.messages.markDurable();
+      const cli = new Store(openDatabase(dir)); // opened now: it knows the first 5
+      server.db.transaction(() => { for (let i = 6; i <= 9; i++) server.messages.append(g, a, `g-${i}`, 'late'); })();
+      server.messages.markDurable();
+      cli.db.transaction(() => cli.deleteConv(g)).immediate();
+      expect(cli.db.prepare('SELECT count(*) FROM messages WHERE conv_id = ?').pluck().get(g)).toBe(0);
+      expect(cli.db.prepare("SELECT value FROM meta WHERE key = 'messages_retired_max'").pluck().get()).toBe(9);
+      cli.db.close(); server.db.close();
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
 });
