@@ -5,6 +5,7 @@ import { join, basename } from 'node:path';
 import { dbPath } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { makeDirs } from './make-dirs.ts';
+import { RETIRE_SQL, nextIdSql } from './retired-ids.ts';
 
 /** A .partial file untouched this long belongs to a backup that died. */
 const STALE_PARTIAL_MS = 3600_000;
@@ -73,6 +74,28 @@ export function checkDatabaseFile(file: string): string[] {
   } finally { db.close(); }
 }
 
+/**
+ * The restored database hands out ids above every id the replaced one had handed out: clients keep cursors
+ * (message ids) from after the backup, and a reused id below such a cursor would never reach them.
+ */
+function carryRetiredIds(current: string, restored: string): void {
+  if (!existsSync(current)) return;
+  const tables = ['users', 'conversations', 'messages'] as const;
+  const hasMeta = (db: Database.Database) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  const old = new Database(current, { readonly: true, fileMustExist: true });
+  let highest: Map<string, number>;
+  try {
+    if (!hasMeta(old)) return;
+    highest = new Map(tables.map((t) => [t, old.prepare(`SELECT ${nextIdSql(t)} - 1`).pluck().get() as number]));
+  } finally { old.close(); }
+  const db = new Database(restored, { fileMustExist: true });
+  try {
+    if (!hasMeta(db)) return; // a schema-1 backup: ids restart from its own (its migration makes the meta table)
+    const retire = db.prepare(RETIRE_SQL);
+    db.transaction(() => { for (const t of tables) retire.run(`${t}_retired_max`, highest.get(t)); })();
+  } finally { db.close(); }
+}
+
 export function restoreFrom(file: string, dataDir: string): void {
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
   if (!statSync(file).isFile()) throw new Error(`${file} is not a file — fix: give a backup file (pibake-im-YYYYMMDDTHHMMSSmmmZ.db)`);
@@ -89,6 +112,7 @@ export function restoreFrom(file: string, dataDir: string): void {
     throw err;
   } finally { removeSidecars(tmp); }
   if (problems.length) { rmSync(tmp, { force: true }); throw new Error(`${basename(file)} failed its check: ${problems[0]}`); }
+  try { carryRetiredIds(target, tmp); } finally { removeSidecars(tmp); }
   fsyncPath(tmp);
   rmSync(target + '-wal', { force: true });
   rmSync(target + '-shm', { force: true });

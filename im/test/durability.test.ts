@@ -146,7 +146,8 @@ describe('durability', () => {
     expect(backups).toHaveLength(3);
     expect(readdirSync(join(srv.dir, 'backups')).filter((f) => f.includes('.partial'))).toEqual([]);
     const before = await allMessages(srv, 'ben');
-    for (let i = 0; i < 10; i++) await ann.send(conv.conv, `after backup ${i}`, `a-${i}`);
+    let lastAfter = 0;
+    for (let i = 0; i < 10; i++) lastAfter = (await ann.send(conv.conv, `after backup ${i}`, `a-${i}`)).mid;
     ann.close();
     const refused = admin(srv, ['restore', join(srv.dir, 'backups', backups[2])]);
     expect(refused.code).toBe(1);
@@ -176,6 +177,15 @@ describe('durability', () => {
     expect(after.map((m) => [m.seq, m.body, m.client_id])).toEqual(before.map((m) => [m.seq, m.body, m.client_id]));
     expect(after).toHaveLength(30);
     expect(statSync(join(srv.dir, 'data', 'pibake-im.db')).size).toBeGreaterThan(0);
+    // ids continue above those handed out after the backup: a client whose cursor is from then still gets the next one
+    const annAgain = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'ann', 'pw')).token);
+    const next = await annAgain.send(conv.conv, 'after restore', 'r-1');
+    expect(next.mid).toBeGreaterThan(lastAfter);
+    const synced: any[] = [];
+    const ben = await ImConnection.connect(srv.wsUrl, (await login(srv.url, 'ben', 'pw')).token, { cursor: lastAfter, setup: (c) => c.on('sync', (f) => synced.push(...f.messages)) });
+    await waitFor(() => ben.cursor >= next.mid, 5000, 'ben syncs the message sent after the restore');
+    expect(synced.map((m) => m.body)).toEqual(['after restore']);
+    annAgain.close(); ben.close();
 
     // retention removes the sidecars of the backups it prunes (a reader such as sqlite3 leaves them) and orphans
     const bdir = join(srv.dir, 'backups');
