@@ -210,17 +210,26 @@ function start(): void {
 // login, or (with an invite code) create the account: both answer with a session token
 async function enter(how: 'login' | 'register'): Promise<void> {
   const name = ($('login-name') as HTMLInputElement).value.trim(), password = ($('login-password') as HTMLInputElement).value;
-  const invite = ($('register-invite') as HTMLInputElement).value.trim();
-  if (how === 'register' && (!name || !password || !invite)) { $('login-error').textContent = 'a new account needs a user name, a password and the invite code'; return; }
+  const invite = ($('register-invite') as HTMLInputElement).value.trim() || undefined; // none: open registration
+  if (how === 'register' && (!name || !password)) { $('login-error').textContent = 'a new account needs a user name and a password'; return; }
+  $('login-error').textContent = '';
   try {
     const r = how === 'login' ? await login(base, name, password) : await register(base, name, password, invite);
     token = r.token; me = r.user;
     localStorage.setItem('im.token', token); localStorage.setItem('im.user', me);
     if (location.hash.startsWith('#invite=')) history.replaceState(null, '', location.pathname);
     start();
-  } catch (err: any) { $('login-error').textContent = err.code === 'auth_failed' ? 'wrong user name or password' : err.message; }
+  } catch (err: any) { $('login-error').textContent = err.code === 'auth_failed' ? 'wrong user name or password' : String(err.message).replace(/^[a-z_]+: /, ''); }
 }
-$('login-form').addEventListener('submit', (e) => { e.preventDefault(); enter('login'); });
+// Enter while the sign-up part is open creates the account; only a real click on "Log in" logs in then
+let loginClicked = false;
+$('login-submit').addEventListener('click', (e) => { loginClicked = (e as MouseEvent).detail > 0; });
+$('login-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const signUp = ($('register') as HTMLDetailsElement).open && !loginClicked;
+  loginClicked = false;
+  enter(signUp ? 'register' : 'login');
+});
 $('register-submit').addEventListener('click', () => enter('register'));
 // an invite link (http://pi:8080/#invite=CODE) opens the sign-up part with the code filled in
 const linkInvite = /^#invite=([\w-]+)$/.exec(location.hash)?.[1];
