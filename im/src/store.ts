@@ -14,9 +14,12 @@ export const NAME_RE = /^[a-z0-9_][a-z0-9_.-]{0,31}$/;
 export function groupNameProblem(name: string): string | null {
   if (!name.trim()) return 'a group name must not be empty';
   if ([...name].length > 64) return 'a group name is at most 64 characters';
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'a group name must not contain control characters';
-  // zero-width and bidirectional controls would make a name look empty, or like another one
-  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(name)) return 'a group name must not contain invisible or text-direction characters';
+  if (/[\p{Cc}\p{Zl}\p{Zp}]/u.test(name)) return 'a group name must not contain control characters or line breaks';
+  // format characters (zero-width, text direction, tags), lone surrogates, private use, and letters that draw
+  // nothing would make a name look empty or like another one; a zero-width joiner inside an emoji sequence is fine
+  const rest = name.replace(/(?<=\p{Extended_Pictographic}\uFE0F?)\u200D(?=\p{Extended_Pictographic})/gu, '');
+  if (/[\p{Cf}\p{Cs}\p{Co}\u034f\u115f\u1160\u2800\u3164\uffa0]/u.test(rest)) return 'a group name must not contain invisible or text-direction characters';
+  if (name !== name.trim()) return 'a group name must not start or end with spaces';
   // the admin CLI takes an all-digit GROUP argument for a group id, so such a name could not be addressed by name
   if (/^\d+$/.test(name)) return 'a group name must not be only digits (they would be taken for a group id)';
   return null;

@@ -39,6 +39,11 @@ describe('accounts and sessions', () => {
     expect(admin(srv, ['groups', 'create', 'x'.repeat(65), 'ivy']).stderr).toMatch(/at most 64 characters/);
     expect(admin(srv, ['groups', 'create', 'team\u202egnp', 'ivy']).stderr).toMatch(/invisible or text-direction characters/);
     expect(admin(srv, ['groups', 'create', '\u200b', 'ivy']).stderr).toMatch(/invisible or text-direction characters/);
+    for (const bad of ['\u061cteam', '\u3164', 'a\u00adb', '\u{E0041}', 'x\u2028y']) expect(admin(srv, ['groups', 'create', bad, 'ivy']).code, JSON.stringify(bad)).toBe(2);
+    expect(admin(srv, ['groups', 'create', 'team ', 'ivy']).stderr).toMatch(/must not start or end with spaces/);
+    const family = admin(srv, ['groups', 'create', '\u{1F468}\u200D\u{1F469}\u200D\u{1F467} home', 'ivy']); // a ZWJ emoji sequence is a name
+    expect(family.code, family.stderr).toBe(0);
+    admin(srv, ['groups', 'delete', family.stdout.match(/created group (\d+)/)![1]]);
     const emoji = admin(srv, ['groups', 'create', '\u{1F600}'.repeat(64), 'ivy']); // 64 characters, 128 UTF-16 units
     expect(emoji.code, emoji.stderr).toBe(0);
     admin(srv, ['groups', 'delete', emoji.stdout.match(/created group (\d+)/)![1]]);
