@@ -263,6 +263,11 @@ export function onFrame(ctx: Ctx, s: Session, data: Buffer, isBinary: boolean): 
   }
   handle(ctx, s, frame, receivedAt).catch((err: any) => {
     if (err instanceof FrameError) return sendError(ctx, s, err.code, err.message, ref, frame.type);
+    // the admin removed this account (another process) and the 2 s sweep has not closed the socket yet
+    if (s.user && !ctx.store.userById(s.user.id)) {
+      sendError(ctx, s, 'auth_failed', 'this account was removed', ref, frame.type);
+      return s.ws.close(4001, 'token revoked or expired');
+    }
     ctx.log.error('frame handler failed', { type: frame.type, error: String(err?.message ?? err) });
     sendError(ctx, s, 'internal', 'the server could not process this frame; try again', ref, frame.type);
   });

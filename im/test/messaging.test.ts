@@ -182,6 +182,9 @@ describe('messaging', () => {
     const old = await victim.direct('alice');
     await victim.send(old.conv, 'from victim', 'v-1');
     expect(admin(srv, ['users', 'remove', 'victim']).code).toBe(0);
+    // the removed account's socket, until the 2 s sweep closes it: told so, never an internal error
+    const err = await victim.createGroup('orphan', []).then(() => null, (e) => e);
+    expect(['auth_failed', 'closed']).toContain(err?.code);
     addUsers(srv, ['mallory']);
     const mallory = await connect('mallory');
     const fresh = await mallory.direct('alice');
