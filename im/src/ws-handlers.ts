@@ -63,6 +63,17 @@ export function wireConv(ctx: Ctx, row: any): WireConv {
   };
 }
 
+/** After an API change was pushed to these users: their sessions' conversation lists are current again, so the
+ *  next check for admin CLI changes (admin-changes.ts) does not push it a second time. */
+function rememberConvs(ctx: Ctx, userIds: Iterable<number>): void {
+  for (const uid of new Set(userIds)) {
+    const sessions = ctx.hub.sessionsOf(uid);
+    if (!sessions) continue;
+    const now = ctx.store.convSignatures(uid);
+    for (const x of sessions) if (x.convs) x.convs = now;
+  }
+}
+
 export function convUpdate(ctx: Ctx, convId: number): string {
   const conv = ctx.store.convById(convId)!;
   const members = ctx.store.memberNames(convId);
@@ -169,7 +180,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       const { conv, created } = await batcher.run(() => store.directConv(user.id, other.id));
       const row = store.userConvs(user.id).find((c) => c.id === conv.id);
       reply(ctx, s, f.ref, { type: 'conv', ...wireConv(ctx, row) });
-      if (created) hub.fanout([other.id], convUpdate(ctx, conv.id));
+      if (created) { hub.fanout([other.id], convUpdate(ctx, conv.id)); rememberConvs(ctx, [user.id, other.id]); }
       return;
     }
     case 'group_create': {
@@ -180,6 +191,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       const row = store.userConvs(user.id).find((c) => c.id === conv.id);
       reply(ctx, s, f.ref, { type: 'conv', ...wireConv(ctx, row) });
       hub.fanout(ids, convUpdate(ctx, conv.id), s);
+      rememberConvs(ctx, ids);
       return;
     }
     case 'group_rename': case 'group_add': case 'group_remove': case 'group_leave': {
@@ -201,6 +213,7 @@ async function handle(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise
       const now = store.memberIds(conv);
       hub.fanout(new Set([...before, ...now].filter((id) => now.includes(id))), convUpdate(ctx, conv), s);
       if (f.type === 'group_remove' || f.type === 'group_leave') hub.fanout([target.id], JSON.stringify({ type: 'conv_removed', conv }), s);
+      rememberConvs(ctx, [...before, ...now]);
       return;
     }
     case 'convs':

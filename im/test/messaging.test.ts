@@ -200,6 +200,13 @@ describe('messaging', () => {
     const frames: Record<string, any[]> = { nia: [], oto: [] };
     for (const name of ['nia', 'oto'] as const) (await connect(name)).on('*', (f) => frames[name].push(f));
     const seen = (name: string, f: (x: any) => boolean) => waitFor(() => frames[name].find(f), 8000, `${name}: pushed frame`);
+    // a change made through the API is pushed once, not again when an unrelated admin command runs
+    const nia = conns[conns.length - 2];
+    const viaApi = await nia.createGroup('api-made', ['oto']);
+    await seen('oto', (f) => f.type === 'conv_update' && f.conv === viaApi.conv);
+    admin(srv, ['invites', 'create']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(frames.oto.filter((f) => f.type === 'conv_update' && f.conv === viaApi.conv)).toHaveLength(1);
     const g = Number(admin(srv, ['groups', 'create', 'porch', 'nia', 'oto']).stdout.match(/created group (\d+)/)![1]);
     expect((await seen('oto', (f) => f.type === 'conv_update' && f.conv === g)).members).toEqual(['nia', 'oto']);
     admin(srv, ['groups', 'rename', String(g), 'deck']);
