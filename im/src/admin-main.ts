@@ -1,5 +1,5 @@
 // Admin CLI (pibake-im-admin): users, invites, groups, backup/restore/check, hash-password.
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { readSync, statSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, configPathFromArgs, ConfigError, type Config } from './config.ts';
@@ -28,8 +28,21 @@ class UsageError extends Error {}
 class Failure extends Error {}
 
 function readPassword(): string {
-  let text = '';
-  try { text = readFileSync(0, 'utf8'); } catch { /* no stdin */ }
+  // at most a little over what any password may be: a file piped in by mistake is refused, not read whole
+  const buf = Buffer.alloc(8192);
+  let got = 0;
+  for (;;) {
+    let n = 0;
+    try { n = readSync(0, buf, got, buf.length - got, null); } catch (err: any) {
+      if (err?.code !== 'EAGAIN') break; // no stdin at all
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a non-blocking pipe still filling
+      continue;
+    }
+    if (n === 0) break;
+    got += n;
+    if (got === buf.length) throw new UsageError('the password on stdin is longer than 8 KiB; logins take at most 1024 characters — fix: give the password, one line');
+  }
+  const text = buf.subarray(0, got).toString('utf8');
   const pw = text.replace(/\r?\n$/, '');
   if (!pw) throw new UsageError('no password on stdin — fix: echo "secret" | pibake-im-admin ...');
   if (/[\r\n]/.test(pw)) throw new UsageError('the password on stdin has several lines — fix: give it as one line (echo "secret" | pibake-im-admin ...)');
@@ -71,12 +84,18 @@ const SHAPES: Record<string, { max: number; options?: Record<string, boolean> }>
 function parseArgs(cmd: string, words: string[]): { rest: string[]; options: Map<string, string> } {
   const shape = SHAPES[cmd];
   const rest: string[] = [], options = new Map<string, string>();
+  let onlyArgs = false; // after "--" everything is an argument (a group name may start with -)
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (!shape || !w.startsWith('--')) { rest.push(w); continue; }
-    if (!(w in (shape.options ?? {}))) throw new UsageError(`${cmd}: unknown option ${w}${shape.options ? ` (it takes ${Object.keys(shape.options).join(', ')})` : ''}`);
-    if (shape.options![w] && (i + 1 >= words.length)) throw new UsageError(`${cmd}: ${w} needs a value`);
-    options.set(w, shape.options![w] ? words[++i] : '');
+    if (w === '--' && !onlyArgs && shape) { onlyArgs = true; continue; }
+    if (!shape || onlyArgs || !w.startsWith('--')) { rest.push(w); continue; }
+    const [name, inline] = w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined];
+    if (!(name in (shape.options ?? {}))) throw new UsageError(`${cmd}: unknown option ${name}${shape.options ? ` (it takes ${Object.keys(shape.options).join(', ')})` : ''}`);
+    if (options.has(name)) throw new UsageError(`${cmd}: ${name} is given twice`);
+    const takesValue = shape.options![name];
+    if (!takesValue && inline !== undefined) throw new UsageError(`${cmd}: ${name} takes no value`);
+    if (takesValue && inline === undefined && i + 1 >= words.length) throw new UsageError(`${cmd}: ${name} needs a value`);
+    options.set(name, takesValue ? inline ?? words[++i] : '');
   }
   if (shape && rest.length > shape.max) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(rest[shape.max])}\n${USAGE}`);
   return { rest, options };
@@ -86,7 +105,7 @@ async function run(argv: string[]): Promise<number> {
   process.umask(0o027);
   const args = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
   const [cmd, sub] = args;
-  if (!cmd || cmd === 'help' || args.includes('--help')) { console.log(USAGE); return cmd ? 0 : 2; }
+  if (!cmd || cmd === 'help' || args.includes('--help') || args.includes('-h')) { console.log(USAGE); return cmd ? 0 : 2; }
   const twoWords = ['users', 'invites', 'groups'].includes(cmd);
   const { rest, options } = parseArgs(twoWords ? `${cmd} ${sub ?? ''}`.trim() : cmd, args.slice(twoWords ? 2 : 1));
   if (cmd === '--version') { console.log(`pibake-im-admin ${VERSION}`); return 0; }

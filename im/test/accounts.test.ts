@@ -72,6 +72,12 @@ describe('accounts and sessions', () => {
     expectExit(['users', 'add', 'frank', '--adminn'], 2, /users add: unknown option --adminn \(it takes --admin\)/, 'pw');
     expectExit(['users', 'remove', 'ivy', 'jon'], 2, /users remove: unexpected argument "jon"/);
     expectExit(['backup', '--keep', '3'], 2, /backup: unknown option --keep/);
+    expectExit(['invites', 'create', '--days', '3', '--days', '5'], 2, /--days is given twice/);
+    expectExit(['users', 'add', 'x', '--admin=yes'], 2, /--admin takes no value/, 'pw');
+    expectExit(['users', 'add', 'big'], 2, /longer than 8 KiB/, 'x'.repeat(1 << 20));
+    expect(admin(srv, ['invites', 'create', '--days=3']).code).toBe(0);
+    expect(admin(srv, ['groups', 'create', '--', '-dash-', 'ivy']).stdout).toMatch(/^created group \d+ -dash-$/m);
+    expect(admin(srv, ['users', 'list', '-h']).stdout).toMatch(/^usage: pibake-im-admin/);
     expect(admin(srv, ['backup', '--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: pibake-im-admin/) });
     expectExit(['users', 'add', 'ivy'], 1, /user ivy already exists/, 'pw');
     expectExit(['users', 'remove', 'nobody'], 1, /no user nobody/);
