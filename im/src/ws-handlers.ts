@@ -143,7 +143,7 @@ async function authenticate(ctx: Ctx, s: Session, f: any): Promise<void> {
 async function send(ctx: Ctx, s: Session, f: any, receivedAt: bigint): Promise<void> {
   const user = s.user!;
   if (!takeToken(ctx, s)) throw new FrameError('rate_limited', `more than ${ctx.config.limits.messages_per_second} messages per second; slow down and resend`);
-  if (f.client_id.length > MAX_CLIENT_ID) throw new FrameError('bad_field', `send: client_id longer than ${MAX_CLIENT_ID} characters`);
+  if (f.client_id.length > MAX_CLIENT_ID && [...f.client_id].length > MAX_CLIENT_ID) throw new FrameError('bad_field', `send: client_id longer than ${MAX_CLIENT_ID} characters`);
   if (Buffer.byteLength(f.body, 'utf8') > ctx.config.limits.max_message_bytes) {
     throw new FrameError('body_too_large', `message body over ${ctx.config.limits.max_message_bytes} bytes`);
   }
