@@ -171,14 +171,18 @@ async function route(ctx: Ctx, files: Map<string, { type: string; body: Buffer }
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
-export function httpHandler(ctx: Ctx, webDir: string) {
+/** The request handler; `inFlight` counts requests whose handling has not finished (shutdown waits for them). */
+export function httpHandler(ctx: Ctx, webDir: string): ((req: IncomingMessage, res: ServerResponse) => void) & { inFlight: number } {
   const files = loadStatic(webDir);
-  return (req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    handler.inFlight++;
     route(ctx, files, req, res).catch((err: any) => {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) return json(res, err.status, { error: err.code, message: err.message });
       ctx.log.error('http handler failed', { path: req.url, error: String(err?.message ?? err) });
       json(res, 500, { error: 'internal', message: 'the server could not process this request' });
-    });
+    }).finally(() => handler.inFlight--);
   };
+  handler.inFlight = 0;
+  return handler;
 }

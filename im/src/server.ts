@@ -92,13 +92,8 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
   // startup (migration, bootstrap admin) may wait for an admin CLI's write; from here on the event loop must not
   db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
 
-  const handle = httpHandler(ctx, webDir);
-  let requestsInFlight = 0; // a login or registration under way at SIGTERM still gets its answer
-  const http = createServer((req, res) => {
-    requestsInFlight++;
-    res.once('close', () => requestsInFlight--);
-    return handle(req, res);
-  });
+  const handle = httpHandler(ctx, webDir); // its inFlight: a login under way at SIGTERM still gets its answer
+  const http = createServer(handle);
   http.keepAliveTimeout = 65000; // longer than clients' idle reuse, so a reused socket is never closed under them
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(config.limits.max_frame_bytes * 4, 64 * 1024), perMessageDeflate: false });
 
@@ -191,7 +186,7 @@ export async function startServer(config: Config, webDir: string): Promise<Runni
     http.close();
     http.closeIdleConnections();
     for (const ws of wss.clients) ws.close(1001, 'server shutting down');
-    for (const until = Date.now() + 3000; requestsInFlight > 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+    for (const until = Date.now() + 3000; handle.inFlight > 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
     const now = Date.now();
     const lastSeen = hub.all().filter((s) => s.user).map((s) => s.user!.id);
     batcher.run(() => { for (const id of lastSeen) store.setLastSeen(id, now); store.messages.flush(); }).catch(() => {});
