@@ -111,8 +111,8 @@ export function createStageContext(
       const { uid, gid } = await owner(attrs);
       await c.exec(['mkdir', '-p', TARGET + abs]);
       const tar = hostStream(['tar', '-C', hostPath, '-c', `--owner=${uid}`, `--group=${gid}`, '--numeric-owner', '.']);
-      await c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET + abs], { input: tar.stdout, display: `copy ${hostPath} to ${abs}` });
-      await tar.done;
+      // both awaited together: a host tar killed by Ctrl-C must not reject unobserved while the exec is pending
+      await Promise.all([c.exec(['tar', '-x', '-p', '--numeric-owner', '-C', TARGET + abs], { input: tar.stdout, display: `copy ${hostPath} to ${abs}` }), tar.done]);
       changed.add(abs + '/');
     },
     run,

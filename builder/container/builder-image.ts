@@ -65,9 +65,11 @@ export async function ensureBuilderImage(reporter: Reporter, cleanups: CleanupSt
       hint: 'debootstrap needs root and the Debian archive; run `pibake doctor`',
     });
     const tar = hostStream(['tar', '--numeric-owner', '--xattrs', '-C', rootfs, '-c', '.']);
-    const stream: NodeJS.ReadableStream = await (docker() as any).importImage(tar.stdout, { repo: tag.split(':')[0], tag: tag.split(':')[1] });
-    await new Promise<void>((resolve, reject) => docker().modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
-    await tar.done;
+    const imported = (async () => {
+      const stream: NodeJS.ReadableStream = await (docker() as any).importImage(tar.stdout, { repo: tag.split(':')[0], tag: tag.split(':')[1] });
+      await new Promise<void>((resolve, reject) => docker().modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+    })();
+    await Promise.all([imported, tar.done]); // together: a tar killed by Ctrl-C must not reject unobserved
   } catch (e) {
     step.fail();
     throw e;
