@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createReporter } from '../reporter.ts';
 import { verifyImage, formatReport } from './index.ts';
 import { baseImageFromManifest } from './base-locate.ts';
-import { definitionFromManifest } from './definition-locate.ts';
+import { definitionFromManifest, definitionMismatch } from './definition-locate.ts';
 
 export interface VerifyCommandArgs {
   image: string;
@@ -21,6 +21,8 @@ export async function verifyCommand(a: VerifyCommandArgs): Promise<number> {
   const baseImage = a.compareBase ? (a.baseImage ? resolve(a.baseImage) : baseImageFromManifest(image)) : undefined;
   // without --definition, the one the manifest names (unchanged since the build); else say that stage checks are skipped
   let definition = a.definition;
+  const mismatch = definition ? definitionMismatch(image, definition) : null;
+  if (mismatch) r.warn(`${mismatch}: its checks run, but what only the image's own definition set up is not checked`);
   if (!definition) {
     const found = definitionFromManifest(image);
     if (found.file) r.info(`definition ${found.file} (${found.why})`);

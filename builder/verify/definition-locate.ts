@@ -1,4 +1,5 @@
-// Finds the definition an image was built from, through the <name>.manifest.json next to it (verify without --definition).
+// Finds the definition an image was built from, through the <name>.manifest.json next to it (verify without
+// --definition), and tells when a --definition given is not that one.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDefinition } from '../definition/load.ts';
@@ -24,4 +25,20 @@ export function definitionFromManifest(image: string): FoundDefinition {
     return { why: `${recorded.file} (named by ${manifestName}) no longer validates` };
   }
   return { file, why: `named by ${manifestName}` };
+}
+
+/** Why `definition` is not the one the manifest next to the image records (other content), or null (same, or unknown). */
+export function definitionMismatch(image: string, definition: string): string | null {
+  const { name: manifestName, file: manifest } = manifestNextTo(image);
+  let recorded: { file?: string; name?: string; sha256?: string } | undefined;
+  try {
+    recorded = (JSON.parse(readFileSync(manifest, 'utf8')) as { definition?: { file?: string; name?: string; sha256?: string } }).definition;
+  } catch {
+    return null; // no manifest: nothing to compare with
+  }
+  if (!recorded?.sha256) return null;
+  let hash: string;
+  try { hash = loadDefinition(definition).hash; } catch { return null; } // verify itself reports a bad definition
+  if (hash === recorded.sha256) return null;
+  return `${manifestName} says the image was built from ${recorded.file ?? recorded.name} (definition sha256 ${recorded.sha256.slice(0, 12)}), not from ${definition} (${hash.slice(0, 12)})`;
 }

@@ -58,6 +58,7 @@ export async function verifyImage(o: VerifyOptions): Promise<VerifyReport> {
       ok: boots[0]!.checks.every((c) => c.status !== 'fail'), // the base boot only gives the comparison
       startedAt: new Date(started).toISOString(),
       durationSec: Math.round((Date.now() - started) / 100) / 10,
+      ...(o.definition ? { definition: o.definition } : {}),
       boots,
       reportFile: join(outDir, 'verify-report.json'),
     };

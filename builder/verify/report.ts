@@ -37,6 +37,8 @@ export interface VerifyReport {
   ok: boolean;
   startedAt: string;
   durationSec: number;
+  /** The definition whose stage checks ran (absent: only the built-in checks). */
+  definition?: string;
   boots: BootReport[];
   compare?: { imageMultiUserSec?: number; baseMultiUserSec?: number; ratio?: number };
   reportFile: string;

@@ -1,10 +1,11 @@
-// verify's inputs: the definition found through the image's manifest, and --timeout checked before any work.
+// verify's inputs: the definition found through the image's manifest (or a different one named), and --timeout
+// checked before any work.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { definitionFromManifest } from '../../builder/verify/definition-locate.ts';
+import { definitionFromManifest, definitionMismatch } from '../../builder/verify/definition-locate.ts';
 import { loadDefinition } from '../../builder/definition/load.ts';
 
 describe('verify without --definition', () => {
@@ -23,6 +24,22 @@ describe('verify without --definition', () => {
       expect(definitionFromManifest(image)).toEqual({ why: `${path.relative(process.cwd(), def)} changed since the image was built` });
       rmSync(def);
       expect(definitionFromManifest(image).why).toMatch(/im\.yaml \(named by im-server\.manifest\.json, relative to where the build ran\) is not here$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a --definition other than the one the image was built from is named, with both digests', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pibake-verify-mis-'));
+    try {
+      const built = path.join(dir, 'built.yaml'), other = path.join(dir, 'other.yaml');
+      copyFileSync('images/im-server.yaml', built);
+      writeFileSync(other, readFileSync('images/im-server.yaml', 'utf8').replace('name: im-server', 'name: im-other'));
+      const image = path.join(dir, 'im-server.img.xz');
+      expect(definitionMismatch(image, other)).toBeNull(); // no manifest: nothing to compare with
+      const hash = loadDefinition(built).hash;
+      writeFileSync(path.join(dir, 'im-server.manifest.json'), JSON.stringify({ definition: { file: 'x/built.yaml', name: 'im-server', sha256: hash } }));
+      expect(definitionMismatch(image, built)).toBeNull();
+      expect(definitionMismatch(image, other)).toBe(`im-server.manifest.json says the image was built from x/built.yaml (definition sha256 ${hash.slice(0, 12)}), not from ${other} (${loadDefinition(other).hash.slice(0, 12)})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
