@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineStage } from '../builder/stage.ts';
 import { PibakeError } from '../builder/errors.ts';
 import { uniqueNamesAs } from './unique-names.ts';
+import { sshKeyProblem } from './ssh-key.ts';
 
 // the whole hash, not only its prefix: a truncated or placeholder value would lock the account out for good
 const C = '[./0-9A-Za-z]';
@@ -19,7 +20,10 @@ const user = z.strictObject({
     .optional()
     .describe('Password as a crypt hash; without it the account has no password (ssh keys only)'),
   groups: z.array(z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a group name such as sudo, adm or video')).default(['sudo']).describe('Supplementary groups (existing ones)'),
-  ssh_authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n\r]*)?$/, 'one OpenSSH public key line (type, base64 key, optional comment; no line breaks)')).default([]).describe('Public keys allowed to log in'),
+  ssh_authorized_keys: z.array(z.string().superRefine((line, ctx) => {
+    const problem = sshKeyProblem(line);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })).default([]).describe('Public keys allowed to log in: OpenSSH authorized_keys lines ([options] type base64-key [comment]), checked like sshd reads them'),
 });
 
 export default defineStage({
@@ -49,6 +53,7 @@ export default defineStage({
     if (missing.length)
       throw new PibakeError('stage', 'E_USER_GROUP', `group ${missing.join(', ')}: not in the image`, 'use groups the base has (the bootstrapped Debian base: sudo, adm, users, video, audio, plugdev, netdev; Pi OS adds gpio, i2c, spi), or install the package that creates it first');
     for (const u of cfg.accounts) {
+      if (!u.password_hash && !u.ssh_authorized_keys.length) ctx.note(`${u.name} has neither a password hash nor an ssh key: nobody can log in as ${u.name}`);
       if (!existing.has(u.name)) await ctx.run(['useradd', '--create-home', '--shell', '/bin/bash', u.name]);
       if (u.groups.length) await ctx.run(['usermod', '--append', '--groups', u.groups.join(','), u.name]);
       await ctx.run(['usermod', '--password', u.password_hash ?? '!', u.name]);
@@ -68,7 +73,7 @@ export default defineStage({
     if (cfg.ssh.enable) await ctx.units.enable(['ssh.service']);
   },
   plan: (cfg) => [
-    ...cfg.accounts.map((u) => `user ${u.name} (groups ${u.groups.join(',') || '-'}; ${u.password_hash ? 'password hash' : 'no password'}; ${u.ssh_authorized_keys.length} ssh keys)`),
+    ...cfg.accounts.map((u) => `user ${u.name} (groups ${u.groups.join(',') || '-'}; ${u.password_hash ? 'password hash' : 'no password'}; ${u.ssh_authorized_keys.length} ssh keys${!u.password_hash && !u.ssh_authorized_keys.length ? " — nobody can log in as this user" : ""})`),
     `/etc/ssh/sshd_config.d/90-pibake.conf: PasswordAuthentication ${cfg.ssh.password_authentication ? 'yes' : 'no'}, PermitRootLogin no; sshd ${cfg.ssh.enable ? 'enabled' : 'left as the base has it'}`,
   ],
   verify: (cfg) => [

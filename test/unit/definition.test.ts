@@ -71,7 +71,16 @@ describe('image definition', () => {
     const users = (accounts: string) => problemsOf(`name: a\nbase:\n  bootstrap: {}\nstages:\n  users:\n    accounts: ${accounts}\n`);
     expect(users('[{name: pi}, {name: pi}]')[0]).toMatch(/accounts\[1\]\.name: "pi" is used twice/);
     expect(users('[{name: pi, ssh_authorized_keys: ["ssh-ed25519 AAAA x\\nssh-rsa BBB evil"]}]')[0]).toMatch(/no line breaks/);
-    expect(users('[{name: pi, ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host"]}]')).toEqual([]);
+    const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICACJBnuTYYfxYPlSFtqifKPuNXAq2rYyKHc7nXx9dun me@host';
+    const RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCe8Hc79pTFjaCKpmxaj1HUOgq/XeQSnIq5OS3LqQm8dGGI1Hd+JHNIiYp4+MuJY5I/sP2se/JvBpc3MrKrZs/K/Ge95hF/qIdUd6XdohmdaSRFZ87cQrmzMr18krD6pRaZdpOKqV+rARfP6LWUkBwG2DAwBny24niRLybqWrpmLQ== me@host';
+    const ECDSA = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBFmfD32w9TK9O+QDc3WXcr96e5EA+w/6exo7wFkq8qzgDHhnD+dpPAAseJvSyHv6zVCYdbDSbZjRZx3UV9LqU2M= me@host';
+    const keys = (...k: string[]) => users(`[{name: pi, ssh_authorized_keys: ${JSON.stringify(k)}}]`);
+    expect(keys(ED, RSA, ECDSA, `from="10.0.0.0/8",command="echo a b" ${ED}`)).toEqual([]); // real keys, options allowed
+    // what sshd would not take: the image would have no way in
+    expect(keys('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII6q4T truncated')[0]).toMatch(/ssh-ed25519 key is not valid base64 \(cut short/);
+    expect(keys('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host')[0]).toMatch(/ssh-ed25519 key is cut short/);
+    expect(keys(ED.replace('ssh-ed25519', 'ssh-rsa'))[0]).toMatch(/the key says it is ssh-ed25519, but the line says ssh-rsa/);
+    expect(keys(ED.replace('ssh-ed25519', 'ssh-foo'))[0]).toMatch(/unknown key type ssh-foo/);
   });
 
   it('im-server.admin: a name and scrypt parameters the server accepts (else it fails at boot, or every login does)', () => {

@@ -249,7 +249,7 @@ describe('im-server first admin from the boot partition', () => {
 
 describe('users', () => {
   const GROUP = 'root:x:0:\nsudo:x:27:\nadm:x:4:\n';
-  const account = (name: string) => ({ name, groups: ['sudo'], ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv me'] });
+  const account = (name: string) => ({ name, groups: ['sudo'], ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICACJBnuTYYfxYPlSFtqifKPuNXAq2rYyKHc7nXx9dun me'] });
   it('refuses to turn a system or service account into a login user, before changing anything', async () => {
     const ctx = new FakeContext({ '/etc/passwd': PASSWD + 'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\npi:x:1000:1000::/home/pi:/bin/bash\n', '/etc/group': GROUP });
     const err = await users.apply(ctx, { accounts: [account('pi'), account('daemon'), account('pibake-im')], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
@@ -264,6 +264,11 @@ describe('users', () => {
     const err = await users.apply(ctx, { accounts: [{ ...account('alice'), groups: ['sudo', 'gpio', 'wheel'] }], ssh: { enable: false, password_authentication: false } }).then(() => undefined, (e: unknown) => e);
     expect(formatError(new StageError('users', err)).split('\n')[0]).toBe('pibake: stage users: group gpio, wheel: not in the image');
     expect(ctx.runs).toEqual([]);
+  });
+  it('notes an account that has neither a password hash nor an ssh key (nobody could log in)', async () => {
+    const ctx = new FakeContext({ '/etc/passwd': PASSWD, '/etc/group': GROUP });
+    await users.apply(ctx, { accounts: [{ name: 'nokey', groups: ['sudo'], ssh_authorized_keys: [] }, account('alice')], ssh: { enable: true, password_authentication: false } });
+    expect(ctx.notes).toEqual(['nokey has neither a password hash nor an ssh key: nobody can log in as nokey']);
   });
   it('takes only whole crypt hashes (real ones from libcrypt pass; placeholders and cut ones are refused)', () => {
     const ok = (h: string) => users.schema.safeParse({ accounts: [{ name: 'a', password_hash: h }] }).success;
