@@ -44,7 +44,7 @@ const job = z.strictObject({
 
 export default defineStage({
   name: 'cron',
-  description: 'Scheduled jobs (the seed: nightly backup at 02:00)',
+  description: 'Scheduled jobs in /etc/cron.d',
   schema: z.strictObject({ jobs: z.array(job).default([]).superRefine(uniqueNames).describe('One file in /etc/cron.d per job') }),
   async apply(ctx, cfg) {
     // cron would skip a job whose user is unknown and only say so in the journal: check against the image's own

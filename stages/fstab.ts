@@ -22,7 +22,7 @@ export function mergeRootOptions(fstab: string, add: string[]): { text: string; 
 
 export default defineStage({
   name: 'fstab',
-  description: 'Root filesystem mount options (the seed: noatime,nodiratime to spare the SD card)',
+  description: 'Root filesystem mount options in /etc/fstab (e.g. noatime to spare the SD card)',
   schema: z.strictObject({
     root_options: z.array(option).default(['noatime', 'nodiratime']).describe('Options added to the root line (kept if already there)'),
   }),

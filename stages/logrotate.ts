@@ -24,7 +24,7 @@ const rule = z.strictObject({
 
 export default defineStage({
   name: 'logrotate',
-  description: 'Log rotation rules (the seed: weekly, rotate 4, compress, missingok, notifempty)',
+  description: 'Log rotation rules in /etc/logrotate.d',
   schema: z.strictObject({ rules: z.array(rule).default([]).superRefine(uniqueNames).describe('One file in /etc/logrotate.d per rule') }),
   async apply(ctx, cfg) {
     for (const r of cfg.rules) {

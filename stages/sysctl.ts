@@ -17,7 +17,7 @@ export function normalizeValue(v: string | number): string {
 
 export default defineStage({
   name: 'sysctl',
-  description: 'Kernel parameters in /etc/sysctl.d (the seed: TCP buffers for a chat server)',
+  description: 'Kernel parameters in /etc/sysctl.d',
   schema: sysctlSchema,
   async apply(ctx, cfg) {
     const entries = Object.entries(cfg.values).map(([k, v]) => ({ key: k, value: normalizeValue(v) }));

@@ -4,7 +4,7 @@ import { defineStage } from '../builder/stage.ts';
 
 export default defineStage({
   name: 'zram',
-  description: 'zram swap instead of SD-card swap (the seed: enable zram)',
+  description: 'zram swap instead of SD-card swap',
   schema: z.strictObject({
     percent: z.number().int().min(5).max(200).default(50).describe('zram device size as a percentage of RAM'),
     algorithm: z.enum(['zstd', 'lz4', 'lzo-rle', 'lzo']).default('zstd').describe('Compression algorithm'),
