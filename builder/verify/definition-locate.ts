@@ -7,15 +7,23 @@ import { manifestNextTo } from './manifest-next-to.ts';
 
 export type FoundDefinition = { file: string; why: string } | { file?: undefined; why: string };
 
-export function definitionFromManifest(image: string): FoundDefinition {
+type Recorded = { file?: string; name?: string; sha256?: string } | undefined;
+
+/** The definition entry of the manifest next to the image; 'unreadable' when it is there but not JSON. */
+function recordedDefinition(image: string): { manifestName: string; exists: boolean; recorded: Recorded | 'unreadable' } {
   const { name: manifestName, file: manifest } = manifestNextTo(image);
-  if (!existsSync(manifest)) return { why: `no ${manifestName} next to the image names its definition` };
-  let recorded: { file?: string; sha256?: string } | undefined;
+  if (!existsSync(manifest)) return { manifestName, exists: false, recorded: undefined };
   try {
-    recorded = (JSON.parse(readFileSync(manifest, 'utf8')) as { definition?: { file?: string; sha256?: string } }).definition;
+    return { manifestName, exists: true, recorded: (JSON.parse(readFileSync(manifest, 'utf8')) as { definition?: Recorded }).definition };
   } catch {
-    return { why: `${manifestName} is not readable JSON` };
+    return { manifestName, exists: true, recorded: 'unreadable' };
   }
+}
+
+export function definitionFromManifest(image: string): FoundDefinition {
+  const { manifestName, exists, recorded } = recordedDefinition(image);
+  if (!exists) return { why: `no ${manifestName} next to the image names its definition` };
+  if (recorded === 'unreadable') return { why: `${manifestName} is not readable JSON` };
   if (!recorded?.file) return { why: `${manifestName} names no definition` };
   const file = resolve(recorded.file);
   if (!existsSync(file)) return { why: `${recorded.file} (named by ${manifestName}, relative to where the build ran) is not here` };
@@ -29,14 +37,8 @@ export function definitionFromManifest(image: string): FoundDefinition {
 
 /** Why `definition` is not the one the manifest next to the image records (other content), or null (same, or unknown). */
 export function definitionMismatch(image: string, definition: string): string | null {
-  const { name: manifestName, file: manifest } = manifestNextTo(image);
-  let recorded: { file?: string; name?: string; sha256?: string } | undefined;
-  try {
-    recorded = (JSON.parse(readFileSync(manifest, 'utf8')) as { definition?: { file?: string; name?: string; sha256?: string } }).definition;
-  } catch {
-    return null; // no manifest: nothing to compare with
-  }
-  if (!recorded?.sha256) return null;
+  const { manifestName, recorded } = recordedDefinition(image);
+  if (recorded === 'unreadable' || !recorded?.sha256) return null; // no manifest: nothing to compare with
   let hash: string;
   try { hash = loadDefinition(definition).hash; } catch { return null; } // verify itself reports a bad definition
   if (hash === recorded.sha256) return null;

@@ -119,7 +119,8 @@ async function run(argv: string[]): Promise<number> {
   const record = (action: string, fields: Record<string, unknown> = {}) => { audit.record(`admin_${action}`, { by: actor, ...fields }); audit.flush(); };
 
   if (cmd === 'restore') {
-    need(args, 2, 'FILE');
+    need(rest, 1, 'FILE');
+    const backupFile = rest[0];
     // the data dir's instance lock, held through the restore: no server runs meanwhile, none starts mid-way
     makeDirs(config.data_dir);
     const lock = acquireInstanceLock(config.data_dir);
@@ -127,9 +128,9 @@ async function run(argv: string[]): Promise<number> {
       const pid = serverRunning(config.data_dir);
       throw new Failure(`the server is running${pid ? ` (pid ${pid})` : ''} — fix: stop it first (systemctl stop pibake-im), then restore`);
     }
-    try { restoreFrom(sub, config.data_dir); } finally { lock.release(); }
-    record('restore', { file: sub });
-    console.log(`restored ${sub} into ${dbPath(config.data_dir)}`);
+    try { restoreFrom(backupFile, config.data_dir); } finally { lock.release(); }
+    record('restore', { file: backupFile });
+    console.log(`restored ${backupFile} into ${dbPath(config.data_dir)}`);
     return 0;
   }
   if (cmd === 'check') {
@@ -146,7 +147,7 @@ async function run(argv: string[]): Promise<number> {
   // holds the write lock across a password hash or other slow work)
   const tx = <T>(f: () => T): T => db.transaction(f).immediate();
   try {
-    switch (`${cmd} ${sub ?? ''}`.trim()) {
+    switch (twoWords ? `${cmd} ${sub ?? ''}`.trim() : cmd) {
       case 'users list':
         for (const u of store.listUsers()) console.log(`${u.name}${u.is_admin ? ' (admin)' : ''}\tlast seen ${u.last_seen ? new Date(u.last_seen).toISOString() : 'never'}`);
         return 0;
@@ -235,9 +236,8 @@ async function run(argv: string[]): Promise<number> {
           : sub === 'add' ? `added ${rest[1]} to group ${g.id} ${g.name}` : `removed ${rest[1]} from group ${g.id} ${g.name}`);
         return 0;
       }
-      case 'backup': case `backup ${sub}`: {
-        if (cmd !== 'backup') break;
-        const dir = sub ?? config.backup.dir;
+      case 'backup': {
+        const dir = rest[0] ?? config.backup.dir;
         // only the backup dir itself is created: a missing parent is a typo or an unmounted disk, not a path to make
         const parent = dirname(resolve(dir));
         if (!existsSync(parent)) throw new Failure(`${parent} does not exist (parent of the backup dir ${dir}) — fix: create or mount it first`);
