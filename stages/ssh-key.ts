@@ -20,6 +20,27 @@ export function sshKeyProblem(line: string): string | null {
   const n = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
   const inner = n > 0 && 4 + n <= blob.length ? blob.subarray(4, 4 + n).toString('latin1') : '';
   if (inner !== type) return inner ? `the key says it is ${inner}, but the line says ${type}` : `the ${type} key is cut short or is not an OpenSSH public key`;
-  if (base === 'ssh-ed25519' && blob.length !== 51) return 'the ssh-ed25519 key is cut short (its key data is not 32 bytes)';
+  if (type !== base) return null; // a certificate: its many fields are sshd's to read
+  const fields = sshStrings(blob);
+  if (!fields || fields.length !== FIELDS[base] || (base === 'ssh-ed25519' && fields[1]!.length !== 32)) return `the ${type} key is cut short or damaged (its fields do not add up)`;
   return null;
+}
+
+/** How many length-prefixed fields each key type's blob holds (type name included). */
+const FIELDS: Record<string, number> = {
+  'ssh-ed25519': 2, 'ssh-rsa': 3, 'ssh-dss': 5, 'ecdsa-sha2-nistp256': 3, 'ecdsa-sha2-nistp384': 3, 'ecdsa-sha2-nistp521': 3,
+  'sk-ssh-ed25519@openssh.com': 3, 'sk-ecdsa-sha2-nistp256@openssh.com': 4,
+};
+
+/** The blob split into its uint32-length-prefixed fields, or null when they do not fill it exactly. */
+function sshStrings(blob: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  for (let at = 0; at < blob.length;) {
+    if (at + 4 > blob.length) return null;
+    const n = blob.readUInt32BE(at);
+    if (at + 4 + n > blob.length) return null;
+    out.push(blob.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
 }

@@ -79,6 +79,8 @@ describe('image definition', () => {
     // what sshd would not take: the image would have no way in
     expect(keys('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII6q4T truncated')[0]).toMatch(/ssh-ed25519 key is not valid base64 \(cut short/);
     expect(keys('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host')[0]).toMatch(/ssh-ed25519 key is cut short/);
+    expect(keys(RSA.slice(0, 'ssh-rsa '.length + 24))[0]).toMatch(/ssh-rsa key is cut short or damaged/);
+    expect(keys(ECDSA.slice(0, 'ecdsa-sha2-nistp256 '.length + 48))[0]).toMatch(/ecdsa-sha2-nistp256 key is cut short or damaged/);
     expect(keys(ED.replace('ssh-ed25519', 'ssh-rsa'))[0]).toMatch(/the key says it is ssh-ed25519, but the line says ssh-rsa/);
     expect(keys(ED.replace('ssh-ed25519', 'ssh-foo'))[0]).toMatch(/unknown key type ssh-foo/);
   });
